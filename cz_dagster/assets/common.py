@@ -1,0 +1,112 @@
+"""What every sync asset does around its flow: resolve the partition to a tenant-location, skip cleanly when
+it is disabled, open the clients, and turn the outcome into metadata and an in-error check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+)
+
+from cz_dagster.partitions import split_key
+from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError, ConnectWiseResource
+from cz_dagster.resources.recorder import CallRecorder
+from cz_dagster.resources.retry import TransientError
+from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource
+from cz_dagster.store.db import Location, Store, StoreError, Tenant
+from cz_dagster.store.ledger import errors_for_location
+from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected
+
+
+@dataclass
+class SyncScope:
+    store: Store
+    tenant: Tenant
+    location: Location
+    recorder: CallRecorder
+    run_id: str
+    disabled: bool = False
+    _cw: ConnectWiseClient | None = None
+    _xero: XeroClient | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve(store: Store, partition_key: str) -> tuple[Tenant, Location]:
+    tenant_slug, location_slug = split_key(partition_key)
+    return store.tenant(tenant_slug), store.location(tenant_slug, location_slug)
+
+
+@contextmanager
+def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncScope]:
+    """The scope of a run; ``disabled`` when the tenant or location is (the run then records a clean skip).
+    Infrastructure failures become a Dagster Failure with a message a person can act on."""
+    try:
+        tenant, location = resolve(store, context.partition_key)
+    except (StoreError, ValueError) as exc:
+        raise Failure(description=str(exc)) from None
+    recorder = CallRecorder(store, tenant.slug, location.slug, context.run_id)
+    scope = SyncScope(store, tenant, location, recorder, context.run_id,
+                      disabled=not (tenant.enabled and location.enabled))
+    try:
+        yield scope
+    except (XeroConnectionPaused, XeroNotConnected, StoreError) as exc:
+        raise Failure(description=str(exc), metadata=recorder.summary()) from None
+    except (TransientError, ConnectWiseError, XeroApiError) as exc:
+        raise Failure(description=f"{context.partition_key}: {exc}", metadata=recorder.summary()) from None
+    finally:
+        if scope._cw is not None:
+            scope._cw.close()
+
+
+def connectwise(scope: SyncScope, resource: ConnectWiseResource) -> ConnectWiseClient:
+    if scope._cw is None:
+        scope._cw = resource.client(scope.store, scope.tenant.slug, scope.recorder)
+    return scope._cw
+
+
+def xero(scope: SyncScope, resource: XeroResource) -> XeroClient:
+    if scope._xero is None:
+        scope._xero = resource.client(scope.store, scope.tenant.slug, scope.location.xero_tenant_id,
+                                      scope.location.slug, scope.recorder)
+    return scope._xero
+
+
+def skipped_result(context: AssetExecutionContext, scope: SyncScope, surfaces: Sequence[str]) -> MaterializeResult:
+    """A disabled tenant-location: nothing is called, and the run says so instead of failing."""
+    context.log.info(f"{context.partition_key} is disabled: nothing synced")
+    check = in_error_check(scope.store, scope.tenant.slug, scope.location.slug, surfaces)
+    return MaterializeResult(metadata={"skipped_reason": "tenant or location disabled", "posted": 0, "failed": 0},
+                             check_results=[check])
+
+
+def md_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], limit: int = 100) -> MetadataValue:
+    if not rows:
+        return MetadataValue.md("_nothing moved_")
+
+    def cell(v: Any) -> str:
+        return str("" if v is None else v).replace("|", "\\|").replace("\n", " ")[:120]
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n_and {len(rows) - limit} more_")
+    return MetadataValue.md("\n".join(lines))
+
+
+def in_error_check(store: Store, tenant: str, location: str, surfaces: Sequence[str],
+                   check_name: str = "nothing_in_error", asset_key: Any = None) -> AssetCheckResult:
+    rows = [r for r in errors_for_location(store, tenant, location) if r.surface in surfaces]
+    table = md_table([{"record": r.label or r.source_id, "surface": r.surface, "error": r.last_error}
+                      for r in rows], ["record", "surface", "error"], limit=50)
+    return AssetCheckResult(check_name=check_name, asset_key=asset_key, passed=not rows,
+                            severity=AssetCheckSeverity.ERROR,
+                            metadata={"in_error": len(rows), "records": table})

@@ -1,0 +1,150 @@
+"""``xero/contacts``: the ConnectWise companies a location's unposted invoices need, matched to Xero contacts
+or created there, so that ``xero/invoices`` never posts to a guessed customer."""
+
+
+from typing import Any
+
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from cz_dagster.assets.common import (
+    SyncScope,
+    connectwise,
+    in_error_check,
+    md_table,
+    skipped_result,
+    sync_scope,
+    xero,
+)
+from cz_dagster.partitions import tenant_location
+from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.contacts import match_companies, to_xero_contact
+from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
+
+CONTACTS_KEY = AssetKey(["xero", "contacts"])
+MAPPING_KIND = "company_contact"
+
+
+def fetch_all_contacts(xc, page_size: int = 1000) -> list[dict[str, Any]]:  # noqa: ANN001
+    out: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        result = xc.call("contacts", xc.accounting.get_contacts, page=page, page_size=page_size,
+                         include_archived=True)
+        batch = [c.to_dict() for c in (result.contacts or [])]
+        out.extend({"ContactID": str(c.get("contact_id")), "Name": c.get("name"),
+                    "ContactNumber": c.get("contact_number"), "AccountNumber": c.get("account_number"),
+                    "ContactStatus": str(c.get("contact_status") or "ACTIVE").split(".")[-1]} for c in batch)
+        if len(batch) < page_size:
+            return out
+        page += 1
+
+
+def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
+    store, tenant, loc = scope.store, scope.tenant.slug, scope.location.slug
+    cw = connectwise(scope, cw_res)
+    export = cw.export_invoices(scope.location.cw_location_id)
+    needed: dict[int, dict[str, Any]] = {}
+    for txn in export.get("transactions") or []:
+        company = txn.get("company") or {}
+        if company.get("id") is not None:
+            needed[int(company["id"])] = company
+    mappings = Mappings(store, tenant, loc, MAPPING_KIND)
+    known = mappings.all()
+    missing = sorted(cid for cid in needed if str(cid) not in known)
+    ledger = Ledger(store, tenant, loc, "contacts", scope.run_id)
+    moved: list[dict[str, Any]] = []
+    errors: dict[tuple[str, str], str] = {}
+    counts = {"matched": 0, "created": 0, "failed": 0, "already_mapped": len(needed) - len(missing)}
+    if not missing:
+        return {**counts, "moved": moved}
+
+    companies = {int(c["id"]): c for c in cw.get_by_ids("company/companies", missing, surface="contacts")}
+    versions = {cid: stable_hash(companies.get(cid) or needed[cid]) for cid in missing}
+    ledger.record([(str(cid), versions[cid], str(needed[cid].get("name") or cid)) for cid in missing])
+    for cid in missing:
+        if cid not in companies:
+            ref = needed[cid]
+            errors[(str(cid), versions[cid])] = (
+                f"unknown customer: ConnectWise company {ref.get('name') or ref.get('identifier')!r} (id {cid}) "
+                "is on an unposted invoice but does not exist in ConnectWise company/companies")
+
+    xc = xero(scope, xero_res)
+    found = [companies[cid] for cid in missing if cid in companies]
+    matches = match_companies(found, fetch_all_contacts(xc)) if found else []
+    to_create: list[dict[str, Any]] = []
+    done: dict[tuple[str, str], str] = {}
+    for m in matches:
+        key = (str(m.company_id), versions[m.company_id])
+        if m.how == "archived":
+            errors[key] = m.detail
+        elif m.how == "create":
+            to_create.append(companies[m.company_id])
+        else:
+            mappings.put(str(m.company_id), m.contact_id or "", m.contact_name, "matched")
+            done[key] = m.contact_id or ""
+            counts["matched"] += 1
+            moved.append({"company": companies[m.company_id].get("name"), "contact": m.contact_name,
+                          "how": f"matched by {m.how.replace('_', ' ')}", "contact_id": m.contact_id})
+    ledger.mark_done_many(done)
+
+    for batch in chunked(to_create, xero_res.batch_size):
+        keys = [(str(c["id"]), versions[int(c["id"])]) for c in batch]
+        docs = []
+        for company, key in zip(batch, keys, strict=True):
+            try:
+                docs.append((company, key, to_xero_contact(company)))
+            except ValueError as exc:
+                errors[key] = str(exc)
+        if not docs:
+            continue
+        attempt = 1 + max(r.attempts for r in ledger.rows([k[0] for _, k, _ in docs]))
+        idem = idempotency_key("contacts", loc, [k for _, k, _ in docs], attempt)
+        ledger.mark_sending([k for _, k, _ in docs], idem)
+        result = xc.call("contacts", xc.accounting.create_contacts, contacts={"Contacts": [d for _, _, d in docs]},
+                         summarize_errors=False, idempotency_key=idem)
+        created: dict[tuple[str, str], str] = {}
+        for (company, key, _doc), element in zip(docs, result.contacts or [], strict=False):
+            if str(element.status_attribute_string or "OK").upper().endswith("ERROR"):
+                messages = "; ".join(v.message for v in (element.validation_errors or []) if v.message)
+                errors[key] = f"Xero rejected contact {company.get('name')!r}: {messages or 'no reason given'}"
+                continue
+            mappings.put(str(company["id"]), str(element.contact_id), element.name, "created")
+            created[key] = str(element.contact_id)
+            counts["created"] += 1
+            moved.append({"company": company.get("name"), "contact": element.name, "how": "created",
+                          "contact_id": str(element.contact_id)})
+        ledger.mark_done_many(created)
+    ledger.mark_error_many(errors)
+    counts["failed"] = len(errors)
+    return {**counts, "moved": moved, "errors": errors}
+
+
+@asset(
+    key=CONTACTS_KEY,
+    group_name="money",
+    partitions_def=tenant_location,
+    kinds={"connectwise", "xero"},
+    check_specs=[AssetCheckSpec("nothing_in_error", asset=CONTACTS_KEY,
+                                description="No company of this tenant-location sits in error")],
+    description="ConnectWise companies on unposted invoices, matched (contact number, account number, name) or "
+                "created as Xero contacts in the location's organisation.",
+)
+def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
+             xero_api: XeroResource) -> MaterializeResult:
+    st = store.get()
+    with sync_scope(context, st) as scope:
+        if scope.disabled:
+            return skipped_result(context, scope, ["contacts"])
+        out = sync_contacts(scope, connectwise_api, xero_api)
+        for (sid, _v), message in (out.get("errors") or {}).items():
+            context.log.warning(f"company {sid}: {message}")
+        metadata = {
+            "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+            "matched": out["matched"], "created": out["created"], "failed": out["failed"],
+            "already_mapped": out["already_mapped"], **scope.recorder.summary(),
+            "moved": md_table(out["moved"], ["company", "contact", "how", "contact_id"]),
+        }
+        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["contacts"])
+        return MaterializeResult(metadata=metadata, check_results=[check])

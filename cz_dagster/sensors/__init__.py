@@ -1,0 +1,1 @@
+"""Sensors: the tenant registry -> dynamic partitions; later the dispatcher and the alerts."""

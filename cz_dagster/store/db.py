@@ -1,0 +1,288 @@
+"""Engines for the control database and the per-tenant databases, and the operations on them.
+
+PostgreSQL when ``CZ_DATABASE_URL`` names a server's control database (each tenant gets its own database on
+that server, ``<control db>_t_<slug>``); otherwise SQLite files under ``CZ_DATA_DIR``
+(``control.db`` and ``tenants/<slug>.db``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from cz_dagster.store import schema as s
+from cz_dagster.store.crypto import Cipher, load_or_create_key_file, parse_keys
+from cz_dagster.store.settings import Settings
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+class StoreError(RuntimeError):
+    """A configuration or lookup problem with a message meant for the person at the keyboard."""
+
+
+def check_slug(kind: str, slug: str) -> str:
+    if not SLUG_RE.match(slug or "") or "__" in slug:
+        raise StoreError(f"{kind} slug {slug!r} is invalid: use 1-40 of a-z, 0-9 and '-', "
+                         "not starting or ending with '-'")
+    return slug
+
+
+def normalise_pg_url(url: str) -> str:
+    """SQLAlchemy 2.1 makes psycopg 3 the driver of a bare ``postgresql://``; we ship psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    if not parsed.drivername.startswith("postgresql"):
+        raise StoreError(f"CZ_DATABASE_URL must be a PostgreSQL URL, not {parsed.drivername}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+        # Driver-level autocommit so SQLAlchemy's "begin" below decides the transaction mode.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock up front: several processes (run workers, the CLI) share the file and
+        # a deferred transaction that later upgrades can fail with SQLITE_BUSY regardless of busy_timeout.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+@dataclass(frozen=True)
+class Tenant:
+    slug: str
+    name: str
+    enabled: bool
+    timezone: str
+    cw_url: str | None
+    cw_codebase: str
+    cw_company_id: str | None
+    xero_api_url: str
+    xero_identity_url: str
+    xero_login_url: str
+
+
+@dataclass(frozen=True)
+class Location:
+    tenant: str
+    slug: str
+    name: str
+    cw_location_id: int
+    xero_tenant_id: str | None
+    xero_org_name: str | None
+    enabled: bool
+
+    @property
+    def partition_key(self) -> str:
+        return f"{self.tenant}__{self.slug}"
+
+
+class Store:
+    """One process's handle on the app databases; engines are created lazily and cached."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self._lock = threading.Lock()
+        self._tenant_engines: dict[str, Engine] = {}
+        self._cipher: Cipher | None = None
+        if self.settings.database_url:
+            self._pg_url = make_url(normalise_pg_url(self.settings.database_url))
+            self.control = create_engine(self._pg_url, pool_pre_ping=True)
+        else:
+            self._pg_url = None
+            self.control = _sqlite_engine(self.settings.data_dir / "control.db")
+        s.control_metadata.create_all(self.control)
+
+    # -- backend ---------------------------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self._pg_url is not None else "sqlite"
+
+    @property
+    def cipher(self) -> Cipher:
+        if self._cipher is None:
+            raw = self.settings.secret_keys
+            if raw is None:
+                if self._pg_url is not None:
+                    raise StoreError("CZ_SECRET_KEYS is not set: PostgreSQL deployments must give their Fernet keys")
+                raw = load_or_create_key_file(self.settings.data_dir / "secret.keys")
+            self._cipher = Cipher(parse_keys(raw))
+        return self._cipher
+
+    def _tenant_db_name(self, slug: str) -> str:
+        assert self._pg_url is not None
+        return f"{self._pg_url.database}_t_{slug.replace('-', '_')}"
+
+    def tenant_engine(self, slug: str) -> Engine:
+        with self._lock:
+            engine = self._tenant_engines.get(slug)
+            if engine is None:
+                if self._pg_url is not None:
+                    url = self._pg_url.set(database=self._tenant_db_name(slug))
+                    engine = create_engine(url, pool_pre_ping=True)
+                else:
+                    engine = _sqlite_engine(self.settings.data_dir / "tenants" / f"{slug}.db")
+                self._tenant_engines[slug] = engine
+            return engine
+
+    def _create_tenant_database(self, slug: str) -> None:
+        if self._pg_url is not None:
+            name = self._tenant_db_name(slug)
+            admin = create_engine(self._pg_url, isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as conn:
+                    exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+                    if not exists:
+                        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            finally:
+                admin.dispose()
+        s.tenant_metadata.create_all(self.tenant_engine(slug))
+
+    def dispose(self) -> None:
+        self.control.dispose()
+        for engine in self._tenant_engines.values():
+            engine.dispose()
+        self._tenant_engines.clear()
+
+    @contextmanager
+    def tenant_tx(self, slug: str) -> Iterator[Connection]:
+        with self.tenant_engine(slug).begin() as conn:
+            yield conn
+
+    # -- tenants and locations ------------------------------------------------------------------------------
+    def add_tenant(self, slug: str, name: str, *, timezone: str = "UTC", **urls: Any) -> Tenant:
+        check_slug("tenant", slug)
+        allowed = {"cw_url", "cw_codebase", "cw_company_id", "xero_api_url", "xero_identity_url", "xero_login_url"}
+        unknown = set(urls) - allowed
+        if unknown:
+            raise StoreError(f"unknown tenant settings: {sorted(unknown)}")
+        values = {k: v for k, v in urls.items() if v is not None}
+        try:
+            with self.control.begin() as conn:
+                conn.execute(s.tenants.insert().values(slug=slug, name=name, enabled=True, timezone=timezone,
+                                                       **values))
+        except IntegrityError as exc:
+            raise StoreError(f"tenant {slug!r} already exists") from exc
+        self._create_tenant_database(slug)
+        return self.tenant(slug)
+
+    def update_tenant(self, slug: str, **values: Any) -> Tenant:
+        self.tenant(slug)
+        with self.control.begin() as conn:
+            conn.execute(s.tenants.update().where(s.tenants.c.slug == slug).values(**values))
+        return self.tenant(slug)
+
+    def tenant(self, slug: str) -> Tenant:
+        with self.control.connect() as conn:
+            row = conn.execute(select(s.tenants).where(s.tenants.c.slug == slug)).mappings().first()
+        if row is None:
+            known = ", ".join(t.slug for t in self.tenants()) or "none yet"
+            raise StoreError(f"unknown tenant {slug!r} (known: {known}); add it with `cz tenant add`")
+        return Tenant(**{k: row[k] for k in Tenant.__dataclass_fields__})
+
+    def tenants(self) -> list[Tenant]:
+        with self.control.connect() as conn:
+            rows = conn.execute(select(s.tenants).order_by(s.tenants.c.slug)).mappings().all()
+        return [Tenant(**{k: r[k] for k in Tenant.__dataclass_fields__}) for r in rows]
+
+    def add_location(self, tenant: str, slug: str, name: str, cw_location_id: int,
+                     xero_tenant_id: str | None = None, xero_org_name: str | None = None) -> Location:
+        self.tenant(tenant)
+        check_slug("location", slug)
+        try:
+            with self.control.begin() as conn:
+                conn.execute(s.locations.insert().values(
+                    tenant=tenant, slug=slug, name=name, cw_location_id=cw_location_id,
+                    xero_tenant_id=xero_tenant_id, xero_org_name=xero_org_name, enabled=True))
+        except IntegrityError as exc:
+            raise StoreError(f"location {slug!r} already exists for tenant {tenant!r}") from exc
+        return self.location(tenant, slug)
+
+    def update_location(self, tenant: str, slug: str, **values: Any) -> Location:
+        self.location(tenant, slug)
+        with self.control.begin() as conn:
+            conn.execute(s.locations.update()
+                         .where(s.locations.c.tenant == tenant, s.locations.c.slug == slug).values(**values))
+        return self.location(tenant, slug)
+
+    def location(self, tenant: str, slug: str) -> Location:
+        with self.control.connect() as conn:
+            row = conn.execute(select(s.locations).where(
+                s.locations.c.tenant == tenant, s.locations.c.slug == slug)).mappings().first()
+        if row is None:
+            self.tenant(tenant)
+            known = ", ".join(loc.slug for loc in self.locations(tenant)) or "none yet"
+            raise StoreError(f"unknown location {slug!r} of tenant {tenant!r} (known: {known}); "
+                             "add it with `cz location add`")
+        return Location(**{k: row[k] for k in Location.__dataclass_fields__})
+
+    def locations(self, tenant: str | None = None) -> list[Location]:
+        query = select(s.locations).order_by(s.locations.c.tenant, s.locations.c.slug)
+        if tenant is not None:
+            query = query.where(s.locations.c.tenant == tenant)
+        with self.control.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [Location(**{k: r[k] for k in Location.__dataclass_fields__}) for r in rows]
+
+    def enabled_partition_keys(self) -> list[str]:
+        enabled = {t.slug for t in self.tenants() if t.enabled}
+        return [loc.partition_key for loc in self.locations() if loc.enabled and loc.tenant in enabled]
+
+    # -- secrets ---------------------------------------------------------------------------------------------
+    def put_secret(self, tenant: str, name: str, value: dict[str, Any]) -> None:
+        self.tenant(tenant)
+        enc = self.cipher.encrypt_json(value)
+        with self.tenant_tx(tenant) as conn:
+            updated = conn.execute(s.secrets.update().where(s.secrets.c.name == name).values(value_enc=enc))
+            if updated.rowcount == 0:
+                conn.execute(s.secrets.insert().values(name=name, value_enc=enc))
+
+    def get_secret(self, tenant: str, name: str) -> dict[str, Any] | None:
+        with self.tenant_engine(tenant).connect() as conn:
+            row = conn.execute(select(s.secrets.c.value_enc).where(s.secrets.c.name == name)).first()
+        return None if row is None else self.cipher.decrypt_json(row[0])
+
+    # -- cursors ---------------------------------------------------------------------------------------------
+    def get_cursor(self, tenant: str, location: str, name: str) -> str | None:
+        with self.tenant_engine(tenant).connect() as conn:
+            row = conn.execute(select(s.cursors.c.value).where(
+                s.cursors.c.location == location, s.cursors.c.name == name)).first()
+        return None if row is None else row[0]
+
+    def set_cursor(self, tenant: str, location: str, name: str, value: str) -> None:
+        with self.tenant_tx(tenant) as conn:
+            updated = conn.execute(s.cursors.update().where(
+                s.cursors.c.location == location, s.cursors.c.name == name).values(value=value))
+            if updated.rowcount == 0:
+                conn.execute(s.cursors.insert().values(location=location, name=name, value=value))
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    return Store(settings)
+
+
+def iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat()

@@ -1,0 +1,1 @@
+"""Pure sync logic with no Dagster and no I/O: mapping, batching, the ledger protocol, redaction."""

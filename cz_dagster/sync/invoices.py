@@ -1,0 +1,170 @@
+"""ConnectWise unposted invoices (Accounting Interface GL export) -> Xero ACCREC invoices. Pure logic."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from cz_dagster.sync.hashing import stable_hash
+
+CENT = Decimal("0.01")
+
+
+class RecordError(ValueError):
+    """A problem with one record, phrased for the finance person who has to fix it."""
+
+
+@dataclass
+class SourceInvoice:
+    """One unposted ConnectWise invoice as exported, with what the ledger and Xero need."""
+
+    id: str
+    number: str
+    company_id: int | None
+    company_name: str
+    gl_entry_ids: list[int]
+    raw: dict[str, Any]
+    version: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def money(value: Any) -> Decimal:
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise RecordError(f"amount {value!r} is not a number") from exc
+    if not d.is_finite():
+        raise RecordError(f"amount {value!r} is not a finite number")
+    return d
+
+
+def parse_gl_entry_ids(raw: Any) -> list[int]:
+    if raw is None or raw == "":
+        return []
+    items = raw if isinstance(raw, list) else [p for p in str(raw).replace(";", ",").split(",") if p.strip()]
+    try:
+        return [int(str(x).strip()) for x in items]
+    except ValueError as exc:
+        raise RecordError(f"glEntryIds {raw!r} are not whole numbers") from exc
+
+
+def version_of(txn: dict[str, Any]) -> str:
+    """What makes a different Xero document: if any of this changes in ConnectWise, it is a new version."""
+    lines = [
+        {k: line.get(k) for k in ("accountNumber", "description", "memo", "quantity", "itemPrice", "total",
+                                  "taxCodeXref")}
+        for line in txn.get("detail") or []
+    ]
+    return stable_hash({
+        "number": txn.get("documentNumber"), "date": txn.get("documentDate"), "due": txn.get("dueDate"),
+        "company": (txn.get("company") or {}).get("id"), "currency": (txn.get("currency") or {}).get("currencyCode"),
+        "total": txn.get("total"), "lines": lines,
+    })
+
+
+def source_invoices(export: dict[str, Any]) -> list[SourceInvoice]:
+    out: list[SourceInvoice] = []
+    for txn in export.get("transactions") or []:
+        company = txn.get("company") or {}
+        errors: list[str] = []
+        try:
+            gl_ids = parse_gl_entry_ids(txn.get("glEntryIds"))
+        except RecordError as exc:
+            gl_ids, errors = [], [str(exc)]
+        number = str(txn.get("documentNumber") or "").strip()
+        inv = SourceInvoice(id=str(txn.get("id") or number), number=number, company_id=company.get("id"),
+                            company_name=str(company.get("name") or company.get("identifier") or "?"),
+                            gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors)
+        out.append(inv)
+    return out
+
+
+def _date(value: Any, what: str) -> str:
+    if not value:
+        raise RecordError(f"{what} is missing")
+    text = str(value)[:10]
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise RecordError(f"{what} {value!r} is not a date") from exc
+
+
+def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str = "AUTHORISED") -> dict[str, Any]:
+    """The Xero invoice for one ConnectWise invoice, or RecordError naming what to fix (pre-flight)."""
+    txn = inv.raw
+    if inv.errors:
+        raise RecordError("; ".join(inv.errors))
+    if not inv.number:
+        raise RecordError("the invoice has no invoice number")
+    if len(inv.number) > 255:
+        raise RecordError("the invoice number is longer than Xero's 255 characters")
+    if contact_id is None:
+        raise RecordError(
+            f"unknown customer: ConnectWise company {inv.company_name!r} (id {inv.company_id}) has no Xero contact "
+            "in this organisation; check the company exists in ConnectWise and see the xero/contacts run")
+    if not inv.gl_entry_ids:
+        raise RecordError("ConnectWise exported no GL entries for this invoice, so it could not be marked posted")
+    details = txn.get("detail") or []
+    if not details:
+        raise RecordError("the invoice has no lines")
+    lines = []
+    for n, line in enumerate(details, start=1):
+        where = f"line {n}"
+        tax_type = (line.get("taxCodeXref") or "").strip()
+        if not tax_type:
+            code = (line.get("taxCode") or {}).get("identifier") or "(none)"
+            raise RecordError(f"{where}: tax code {code} has no Xero tax type; set the Xero TaxType as the "
+                              "tax code's xref in ConnectWise")
+        account = str(line.get("accountNumber") or "").strip()
+        if not account:
+            raise RecordError(f"{where}: no GL account number; map the product or work type to a GL account")
+        try:
+            qty = money(line.get("quantity") if line.get("quantity") is not None else 1)
+            price = money(line.get("itemPrice") if line.get("itemPrice") is not None else line.get("total"))
+        except RecordError as exc:
+            raise RecordError(f"{where}: {exc}") from None
+        description = str(line.get("description") or line.get("itemDescription") or line.get("memo") or "").strip()
+        if not description:
+            description = "ConnectWise invoice line"
+        lines.append({
+            "Description": description[:4000],
+            "Quantity": float(qty),
+            "UnitAmount": float(price),
+            "AccountCode": account,
+            "TaxType": tax_type,
+            "LineAmount": float((qty * price).quantize(CENT, rounding=ROUND_HALF_UP)),
+        })
+    doc: dict[str, Any] = {
+        "Type": "ACCREC",
+        "InvoiceNumber": inv.number,
+        "Reference": f"CW-INV-{inv.id}",
+        "Contact": {"ContactID": contact_id},
+        "Date": _date(txn.get("documentDate"), "invoice date"),
+        "DueDate": _date(txn.get("dueDate") or txn.get("documentDate"), "due date"),
+        "LineAmountTypes": "Exclusive",
+        "Status": status,
+        "LineItems": lines,
+    }
+    currency = (txn.get("currency") or {}).get("currencyCode")
+    if currency:
+        doc["CurrencyCode"] = currency
+    return doc
+
+
+def expected_total(inv: SourceInvoice) -> Decimal | None:
+    total = inv.raw.get("total")
+    return None if total is None else money(total).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def totals_match(inv: SourceInvoice, xero_total: Any) -> bool:
+    want = expected_total(inv)
+    if want is None or xero_total is None:
+        return True
+    return abs(want - money(xero_total)) < Decimal("0.005")
+
+
+def batches_needed(n: int, size: int) -> int:
+    return math.ceil(n / size) if n else 0

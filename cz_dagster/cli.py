@@ -1,0 +1,260 @@
+"""The ``cz`` command: onboarding tenants, locations and credentials, connecting Xero, the sandbox, the log."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import webbrowser
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from cz_dagster.store.db import Store, StoreError
+from cz_dagster.store.settings import Settings
+from cz_dagster.store.synclog import SyncLog
+
+
+def _store() -> Store:
+    try:
+        return Store(Settings.from_env())
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # database unreachable, bad URL: say which setting to look at
+        raise click.ClickException(f"cannot open the store ({type(exc).__name__}: {exc}); check CZ_DATABASE_URL "
+                                   "or CZ_DATA_DIR") from None
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """cz_dagster: ConnectWise PSA <-> Xero sync. Configuration comes from CZ_DATA_DIR (SQLite, the default)
+    or CZ_DATABASE_URL (PostgreSQL), and CZ_SECRET_KEYS."""
+
+
+# -- tenants and locations -----------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def tenant() -> None:
+    """Tenants: one MSP's ConnectWise instance each, with its own database."""
+
+
+@tenant.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="The MSP's name.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone for schedules.")
+@click.option("--xero-api-url", default=None, help="Xero API base URL (default https://api.xero.com).")
+@click.option("--xero-identity-url", default=None, help="Xero identity URL (default https://identity.xero.com).")
+@click.option("--xero-login-url", default=None, help="Xero login URL (default https://login.xero.com).")
+def tenant_add(slug: str, name: str, timezone: str, xero_api_url: str | None, xero_identity_url: str | None,
+               xero_login_url: str | None) -> None:
+    """Add a tenant and create its database."""
+    _check_timezone(timezone)
+    store = _store()
+    t = store.add_tenant(slug, name, timezone=timezone, xero_api_url=xero_api_url,
+                         xero_identity_url=xero_identity_url, xero_login_url=xero_login_url)
+    click.echo(f"tenant {t.slug} added ({store.backend})")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List tenants and their locations."""
+    store = _store()
+    for t in store.tenants():
+        click.echo(f"{t.slug}\t{t.name}\t{'enabled' if t.enabled else 'disabled'}\t{t.timezone}")
+        for loc in store.locations(t.slug):
+            org = loc.xero_org_name or loc.xero_tenant_id or "(no Xero organisation)"
+            click.echo(f"  {loc.partition_key}\tCW location {loc.cw_location_id}\t-> {org}")
+
+
+def _check_timezone(tz: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{tz!r} is not an IANA time zone (e.g. Australia/Adelaide)",
+                                 param_hint="--timezone") from None
+
+
+@main.group(cls=_Group)
+def location() -> None:
+    """Locations: a ConnectWise location and the Xero organisation it posts to."""
+
+
+@location.command("add")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name, e.g. Adelaide.")
+@click.option("--cw-location-id", type=int, required=True, help="The ConnectWise location id.")
+@click.option("--xero-tenant-id", default=None, help="The Xero organisation's tenant id, if known.")
+@click.option("--xero-org", default=None, help="The Xero organisation's name (matched at `cz xero connect`).")
+def location_add(tenant_slug: str, slug: str, name: str, cw_location_id: int, xero_tenant_id: str | None,
+                 xero_org: str | None) -> None:
+    """Add a location to a tenant."""
+    if xero_tenant_id and not re.fullmatch(r"[0-9a-fA-F-]{36}", xero_tenant_id):
+        raise click.BadParameter("a Xero tenant id is a UUID", param_hint="--xero-tenant-id")
+    store = _store()
+    loc = store.add_location(tenant_slug, slug, name, cw_location_id, xero_tenant_id, xero_org)
+    from cz_dagster.demo_setup import add_partitions_to_instance
+
+    added = add_partitions_to_instance([loc.partition_key])
+    click.echo(f"location {loc.partition_key} added" + (" (partition registered)" if added else ""))
+
+
+# -- credentials ---------------------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def connectwise() -> None:
+    """ConnectWise API member credentials."""
+
+
+@connectwise.command("credentials")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--site", required=True, help="API site, e.g. https://api-au.myconnectwise.net")
+@click.option("--company", required=True, help="ConnectWise company id (the login company).")
+@click.option("--public-key", required=True)
+@click.option("--private-key", required=True, prompt=True, hide_input=True, envvar="CZ_CW_PRIVATE_KEY",
+              help="Prompted for when not given (or CZ_CW_PRIVATE_KEY).")
+@click.option("--client-id", required=True, help="Your integration's clientId from developer.connectwise.com.")
+@click.option("--codebase", default="v4_6_release/", show_default=True)
+def cw_credentials(tenant_slug: str, site: str, company: str, public_key: str, private_key: str, client_id: str,
+                   codebase: str) -> None:
+    """Store (encrypted) ConnectWise credentials for a tenant."""
+    if not re.match(r"^https?://", site):
+        raise click.BadParameter("give the site as a URL, e.g. https://api-au.myconnectwise.net", param_hint="--site")
+    store = _store()
+    store.update_tenant(tenant_slug, cw_url=site.rstrip("/"), cw_company_id=company, cw_codebase=codebase)
+    store.put_secret(tenant_slug, "connectwise",
+                     {"public_key": public_key, "private_key": private_key, "client_id": client_id})
+    click.echo(f"ConnectWise credentials stored for {tenant_slug} (encrypted)")
+
+
+@main.group(cls=_Group)
+def xero() -> None:
+    """Xero connection (OAuth 2.0)."""
+
+
+@xero.command("connect")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--location", "location_slug", default=None, help="Connect only this location.")
+@click.option("--client-id", envvar="CZ_XERO_CLIENT_ID", required=True, help="Xero app client id (CZ_XERO_CLIENT_ID).")
+@click.option("--client-secret", envvar="CZ_XERO_CLIENT_SECRET", required=True, prompt=True, hide_input=True,
+              help="Xero app client secret (CZ_XERO_CLIENT_SECRET).")
+@click.option("--port", default=0, type=int, help="Local callback port (0 = any free port); the app's redirect "
+              "URI must allow http://127.0.0.1:PORT/callback.")
+@click.option("--no-browser", is_flag=True, help="Print the URL instead of opening a browser.")
+def xero_connect(tenant_slug: str, location_slug: str | None, client_id: str, client_secret: str, port: int,
+                 no_browser: bool) -> None:
+    """Authorize cz_dagster in Xero; resumes a paused connection."""
+    from cz_dagster.xero_connect import connect
+
+    def open_url(url: str) -> None:
+        click.echo(f"Open this URL to approve the connection:\n  {url}")
+        if not no_browser:
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+    store = _store()
+    result = connect(store, tenant_slug, client_id=client_id, client_secret=client_secret, open_url=open_url,
+                     location=location_slug, port=port)
+    for slug, tid in result.assigned.items():
+        click.echo(f"  {tenant_slug}__{slug} -> Xero organisation {tid}")
+    for slug in result.unassigned_locations:
+        click.echo(f"  {tenant_slug}__{slug}: no organisation of this grant matches; "
+                   f"give --xero-tenant-id or --xero-org to the location", err=True)
+    click.echo(f"Xero connected for {tenant_slug} ({len(result.organisations)} organisation(s))")
+
+
+# -- the sandbox ---------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--cw-port", default=8801, show_default=True, type=int)
+@click.option("--xero-port", default=8802, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--invoices-per-location", default=None, type=int, help="Demo size (default: a few hundred in all).")
+@click.option("--no-register", is_flag=True, help="Serve only; do not register the demo tenant.")
+def sandbox(cw_port: int, xero_port: int, host: str, invoices_per_location: int | None, no_register: bool) -> None:
+    """Serve the ConnectWise and Xero simulators and register the demo tenant against them."""
+    from cz_dagster.demo_setup import add_partitions_to_instance, register_demo
+    from cz_dagster.sandbox import demo
+    from cz_dagster.sandbox.connectwise import ConnectWiseSandboxConfig, create_connectwise_app
+    from cz_dagster.sandbox.runner import SandboxServer
+    from cz_dagster.sandbox.xero import create_xero_app
+
+    cw_config = ConnectWiseSandboxConfig()
+    if invoices_per_location is not None:
+        cw_config.invoices_per_location = {slug: invoices_per_location for slug in demo.LOCATIONS}
+    try:
+        cw_server = SandboxServer(create_connectwise_app(cw_config), host=host, port=cw_port).start()
+        xero_server = SandboxServer(create_xero_app(), host=host, port=xero_port).start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen: {exc}") from None
+    click.echo(f"ConnectWise sandbox: {cw_server.url}\nXero sandbox:        {xero_server.url}")
+    if not no_register:
+        store = _store()
+        result = register_demo(store, cw_server.url, xero_server.url)
+        keys = [f"{demo.TENANT}__{slug}" for slug in result.assigned]
+        add_partitions_to_instance(keys)
+        click.echo(f"demo tenant registered in the {store.backend} store: partitions {', '.join(keys)}")
+    click.echo("serving; Ctrl-C to stop")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cw_server.stop()
+        xero_server.stop()
+
+
+# -- the sync log --------------------------------------------------------------------------------------------
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    m = re.fullmatch(r"(\d+)([smhd])", value)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return datetime.now(UTC) - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give an ISO time (2026-11-25T08:00) or an age (30m, 2h, 7d)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+@main.command("log")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--location", "location_slug", default=None)
+@click.option("--surface", default=None, help="invoices, contacts, payments, payroll, reference, auth, ...")
+@click.option("--since", default=None, help="ISO time or age such as 2h.")
+@click.option("--until", default=None, help="ISO time or age.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--full", is_flag=True, help="Show the (redacted) request and response bodies.")
+@click.option("--json", "as_json", is_flag=True)
+def log_cmd(tenant_slug: str, location_slug: str | None, surface: str | None, since: str | None, until: str | None,
+            limit: int, full: bool, as_json: bool) -> None:
+    """Read the sync log of a tenant."""
+    store = _store()
+    store.tenant(tenant_slug)
+    if location_slug:
+        store.location(tenant_slug, location_slug)
+    entries = SyncLog(store, tenant_slug).read(location=location_slug, surface=surface, since=_since(since),
+                                                until=_since(until), limit=limit)
+    if as_json:
+        json.dump([{**e.__dict__, "ts": e.ts.isoformat()} for e in entries], sys.stdout, indent=1)
+        click.echo()
+        return
+    for e in entries:
+        click.echo(f"{e.ts:%Y-%m-%d %H:%M:%S} {e.location:<12} {e.surface:<10} {e.system:<11} {e.method:<6} "
+                   f"{e.status if e.status is not None else '---'} {e.duration_ms or 0:>5}ms {e.url}"
+                   + (f"  ERROR {e.error}" if e.error else ""))
+        if full:
+            click.echo(f"    request:  {e.request}\n    response: {(e.response or '')[:2000]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Register the sandbox's demo tenant in the store, the way a real MSP would be onboarded with the CLI:
+tenant, locations, ConnectWise credentials, then the Xero authorization-code flow against the sandbox."""
+
+from __future__ import annotations
+
+import os
+
+from cz_dagster.sandbox import demo
+from cz_dagster.store.db import Store, StoreError
+from cz_dagster.xero_connect import ConnectResult, connect, follow_in_process
+
+
+def register_demo(store: Store, cw_url: str, xero_url: str) -> ConnectResult:
+    """Idempotent: an existing demo tenant is re-pointed at these sandbox URLs and reconnected."""
+    urls = {"cw_url": cw_url, "cw_company_id": demo.CW_COMPANY_ID, "cw_codebase": demo.CW_CODEBASE,
+            "xero_api_url": xero_url, "xero_identity_url": xero_url, "xero_login_url": xero_url}
+    try:
+        store.tenant(demo.TENANT)
+        store.update_tenant(demo.TENANT, **urls)
+    except StoreError:
+        store.add_tenant(demo.TENANT, demo.TENANT_NAME, timezone="Australia/Adelaide", **urls)
+    for slug, info in demo.LOCATIONS.items():
+        try:
+            store.location(demo.TENANT, slug)
+        except StoreError:
+            store.add_location(demo.TENANT, slug, info["name"], info["cw_location_id"],
+                               xero_org_name=info["xero_org"])
+    store.put_secret(demo.TENANT, "connectwise", {"public_key": demo.CW_PUBLIC_KEY,
+                                                   "private_key": demo.CW_PRIVATE_KEY,
+                                                   "client_id": demo.CW_CLIENT_ID})
+    return connect(store, demo.TENANT, client_id=demo.XERO_CLIENT_ID, client_secret=demo.XERO_CLIENT_SECRET,
+                   open_url=follow_in_process)
+
+
+def add_partitions_to_instance(keys: list[str]) -> bool:
+    """When DAGSTER_HOME is set, add the partition keys at once (the tenants sensor would, within a minute),
+    so that `dagster asset materialize --partition` works straight after onboarding."""
+    if not os.environ.get("DAGSTER_HOME") or not keys:
+        return False
+    from dagster import DagsterInstance
+
+    from cz_dagster.partitions import tenant_location
+
+    with DagsterInstance.get() as instance:
+        existing = set(instance.get_dynamic_partitions(tenant_location.name))
+        new = [k for k in keys if k not in existing]
+        if new:
+            instance.add_dynamic_partitions(tenant_location.name, new)
+    return True

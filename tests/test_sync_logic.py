@@ -1,0 +1,86 @@
+"""Pure logic in cz_dagster.sync: mapping, matching, keys and redaction (no I/O)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cz_dagster.sync.contacts import match_companies, to_xero_contact
+from cz_dagster.sync.hashing import idempotency_key
+from cz_dagster.sync.invoices import RecordError, source_invoices, to_xero_invoice, version_of
+from cz_dagster.sync.redact import MASK, redact_body, redact_url
+
+
+def txn(**over):  # noqa: ANN003, ANN201
+    base = {"id": 5001, "documentNumber": "INV-5001", "documentDate": "2026-11-02T00:00:00Z",
+            "dueDate": "2026-12-02T00:00:00Z", "company": {"id": 250, "identifier": "acme", "name": "Acme"},
+            "currency": {"currencyCode": "AUD"}, "total": 330.0, "glEntryIds": "11,12",
+            "detail": [{"accountNumber": "200", "description": "Support", "quantity": 2, "itemPrice": 150.0,
+                        "total": 300.0, "taxCodeXref": "OUTPUT"}]}
+    base.update(over)
+    return base
+
+
+def test_invoice_mapping():
+    [inv] = source_invoices({"transactions": [txn()]})
+    assert inv.gl_entry_ids == [11, 12]
+    doc = to_xero_invoice(inv, "contact-1")
+    assert doc["Type"] == "ACCREC" and doc["InvoiceNumber"] == "INV-5001"
+    assert doc["Contact"] == {"ContactID": "contact-1"}
+    assert doc["Date"] == "2026-11-02" and doc["DueDate"] == "2026-12-02"
+    assert doc["LineItems"] == [{"Description": "Support", "Quantity": 2.0, "UnitAmount": 150.0,
+                                 "AccountCode": "200", "TaxType": "OUTPUT", "LineAmount": 300.0}]
+
+
+@pytest.mark.parametrize("over, contact, message", [
+    ({}, None, "unknown customer: ConnectWise company 'Acme' \\(id 250\\)"),
+    ({"detail": [{"accountNumber": "200", "quantity": 1, "itemPrice": 1, "taxCode": {"identifier": "GST"}}]},
+     "c", "line 1: tax code GST has no Xero tax type"),
+    ({"detail": [{"quantity": 1, "itemPrice": 1, "taxCodeXref": "OUTPUT"}]}, "c", "line 1: no GL account"),
+    ({"detail": [{"accountNumber": "200", "quantity": "lots", "itemPrice": 1, "taxCodeXref": "OUTPUT"}]}, "c",
+     "line 1: amount 'lots' is not a number"),
+    ({"detail": []}, "c", "no lines"),
+    ({"glEntryIds": ""}, "c", "no GL entries"),
+    ({"glEntryIds": "1,x"}, "c", "glEntryIds '1,x' are not whole numbers"),
+    ({"documentDate": "yesterday"}, "c", "invoice date 'yesterday' is not a date"),
+])
+def test_invoice_preflight_errors(over, contact, message):
+    [inv] = source_invoices({"transactions": [txn(**over)]})
+    with pytest.raises(RecordError, match=message):
+        to_xero_invoice(inv, contact)
+
+
+def test_version_changes_with_content_only():
+    assert version_of(txn()) == version_of(txn(glEntryIds="99,100"))
+    assert version_of(txn()) != version_of(txn(total=331.0))
+
+
+def test_idempotency_key_is_stable_per_attempt():
+    keys = [("1", "a"), ("2", "b")]
+    assert idempotency_key("invoices", "adl", keys, 1) == idempotency_key("invoices", "adl", list(reversed(keys)), 1)
+    assert idempotency_key("invoices", "adl", keys, 1) != idempotency_key("invoices", "adl", keys, 2)
+    assert len(idempotency_key("invoices", "x" * 200, keys, 1)) <= 128
+
+
+def test_contact_matching_order_and_archived():
+    companies = [{"id": 1, "identifier": "acme", "name": "Acme"}, {"id": 2, "identifier": "beta", "name": "Beta"},
+                 {"id": 3, "identifier": "gamma", "name": "Gamma Pty"}, {"id": 4, "identifier": "d", "name": "Delta"}]
+    contacts = [{"ContactID": "c1", "Name": "Acme Renamed", "ContactNumber": "ACME"},
+                {"ContactID": "c2", "Name": "  beta  "},
+                {"ContactID": "c3", "Name": "Gamma Pty", "ContactStatus": "ARCHIVED"}]
+    got = {m.company_id: (m.how, m.contact_id) for m in match_companies(companies, contacts)}
+    assert got == {1: ("contact_number", "c1"), 2: ("name", "c2"), 3: ("archived", "c3"), 4: ("create", None)}
+    doc = to_xero_contact({"id": 4, "identifier": "d", "name": "Delta", "invoiceToEmailAddress": "a@d.com"})
+    assert doc == {"Name": "Delta", "ContactNumber": "d", "EmailAddress": "a@d.com"}
+
+
+def test_redaction():
+    body = json.dumps({"access_token": "abc123xyz", "nested": {"client_secret": "s3cr3t!!"}, "ok": "visible"})
+    out = redact_body(body)
+    assert "abc123xyz" not in out and "s3cr3t!!" not in out and "visible" in out
+    form = redact_body("grant_type=refresh_token&refresh_token=RT-123456&client_id=cid")
+    assert "RT-123456" not in form and "client_id=cid" in form
+    assert MASK in redact_url("http://u:p@host/cb?code=abcdef&state=s")
+    assert "p@host" not in redact_url("http://u:p@host/x")
+    assert "KNOWN-SECRET" not in redact_body("error: KNOWN-SECRET leaked", secrets=["KNOWN-SECRET"])

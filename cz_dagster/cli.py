@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
@@ -19,7 +20,7 @@ from cz_dagster.store.synclog import SyncLog
 def _store() -> Store:
     try:
         return Store(Settings.from_env())
-    except (StoreError, ValueError) as exc:
+    except (StoreError, SecretKeyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # database unreachable, bad URL: say which setting to look at
         raise click.ClickException(f"cannot open the store ({type(exc).__name__}: {exc}); check CZ_DATABASE_URL "

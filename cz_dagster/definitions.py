@@ -6,14 +6,12 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from cz_dagster.assets.contacts import contacts
 from cz_dagster.assets.invoices import invoices
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sensors.tenants import tenants_sensor
 
 money_job = define_asset_job(
     "money_job",
     selection=AssetSelection.groups("money"),
-    partitions_def=tenant_location,
     description="Invoices (and their contacts) for one tenant-location.",
 )
 

@@ -114,6 +114,8 @@ class Store:
         else:
             self._pg_url = None
             self.control = _sqlite_engine(self.settings.data_dir / "control.db")
+        if self.settings.secret_keys is not None:
+            self._cipher = Cipher(parse_keys(self.settings.secret_keys))  # fail fast on malformed keys
         s.control_metadata.create_all(self.control)
 
     # -- backend ---------------------------------------------------------------------------------------------

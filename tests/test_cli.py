@@ -1,0 +1,98 @@
+"""The `cz` command: onboarding, clear errors, the sync log, and `cz xero connect` against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+from click.testing import CliRunner
+
+from cz_dagster.cli import main
+from cz_dagster.sandbox import demo
+from cz_dagster.store.synclog import SyncLog
+from cz_dagster.store.xero_tokens import XeroTokens
+
+
+def cz(store_env, *args: str):  # noqa: ANN001, ANN201
+    return CliRunner().invoke(main, list(args), env=store_env.env, catch_exceptions=False)
+
+
+def test_onboarding_and_errors(store_env):
+    r = cz(store_env, "tenant", "add", "acme", "--name", "Acme IT", "--timezone", "Australia/Adelaide")
+    assert r.exit_code == 0 and "tenant acme added" in r.output
+    r = cz(store_env, "tenant", "add", "acme", "--name", "Again")
+    assert r.exit_code == 1 and "tenant 'acme' already exists" in r.output
+    r = cz(store_env, "tenant", "add", "bad", "--name", "Bad", "--timezone", "Mars/Olympus")
+    assert r.exit_code == 2 and "is not an IANA time zone" in r.output
+    r = cz(store_env, "location", "add", "--tenant", "nope", "perth", "--name", "Perth", "--cw-location-id", "13")
+    assert r.exit_code == 1 and "unknown tenant 'nope'" in r.output and "cz tenant add" in r.output
+    r = cz(store_env, "location", "add", "--tenant", "acme", "perth", "--name", "Perth", "--cw-location-id", "x")
+    assert r.exit_code == 2 and "'x' is not a valid integer" in r.output
+    r = cz(store_env, "location", "add", "--tenant", "acme", "perth", "--name", "Perth", "--cw-location-id", "13",
+           "--xero-tenant-id", "not-a-uuid")
+    assert r.exit_code == 2 and "UUID" in r.output
+    r = cz(store_env, "location", "add", "--tenant", "acme", "perth", "--name", "Perth", "--cw-location-id", "13")
+    assert r.exit_code == 0 and "acme__perth" in r.output
+    r = cz(store_env, "connectwise", "credentials", "--tenant", "acme", "--site", "api-au.myconnectwise.net",
+           "--company", "acme", "--public-key", "p", "--private-key", "k", "--client-id", "c")
+    assert r.exit_code == 2 and "as a URL" in r.output
+    r = cz(store_env, "connectwise", "credentials", "--tenant", "acme", "--site", "https://api-au.myconnectwise.net",
+           "--company", "acme", "--public-key", "pub", "--private-key", "priv-123", "--client-id", "cid")
+    assert r.exit_code == 0 and "encrypted" in r.output and "priv-123" not in r.output
+    assert store_env.store.get_secret("acme", "connectwise")["private_key"] == "priv-123"
+    r = cz(store_env, "tenant", "list")
+    assert "acme__perth" in r.output and "(no Xero organisation)" in r.output
+    r = cz(store_env, "log", "--tenant", "acme", "--since", "yesterday-ish")
+    assert r.exit_code == 2 and "give an ISO time" in r.output
+
+
+def test_missing_configuration_is_clear(tmp_path):
+    env = {"CZ_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing", "CZ_SECRET_KEYS": ""}
+    r = CliRunner().invoke(main, ["tenant", "list"], env=env)
+    assert r.exit_code == 1 and "cannot open the store" in r.output and "CZ_DATABASE_URL" in r.output
+    env = {"CZ_DATA_DIR": str(tmp_path), "CZ_SECRET_KEYS": "not-a-key"}
+    r = CliRunner().invoke(main, ["tenant", "add", "x", "--name", "X"], env=env)
+    assert r.exit_code == 1 and "CZ_SECRET_KEYS key #1 is not a valid Fernet key" in r.output
+
+
+def test_log_reads_scoped_entries(store_env):
+    store_env.store.add_tenant("acme", "Acme")
+    store_env.store.add_location("acme", "perth", "Perth", 13)
+    SyncLog(store_env.store, "acme").write(location="perth", surface="invoices", system="xero", method="PUT",
+                                           url="http://x/api.xro/2.0/Invoices", status=200, duration_ms=12,
+                                           request='{"a": 1}', response='{"b": 2}')
+    r = cz(store_env, "log", "--tenant", "acme", "--location", "perth", "--surface", "invoices", "--since", "1h",
+           "--full")
+    assert r.exit_code == 0 and "PUT" in r.output and '{"b": 2}' in r.output
+    r = cz(store_env, "log", "--tenant", "acme", "--surface", "payments")
+    assert r.exit_code == 0 and r.output == ""
+    r = cz(store_env, "log", "--tenant", "acme", "--location", "nowhere")
+    assert r.exit_code == 1 and "unknown location 'nowhere'" in r.output
+
+
+def test_xero_connect_authorization_code_flow(store_env, sandbox):
+    """The real flow: the CLI prints Xero's consent URL and waits on its local callback; a 'browser' follows it."""
+    store = store_env.store
+    store.add_tenant("acme", "Acme", xero_api_url=sandbox.xero_url, xero_identity_url=sandbox.xero_url,
+                     xero_login_url=sandbox.xero_url)
+    store.add_location("acme", "adelaide", "Adelaide", 11)
+    store.add_location("acme", "perth", "Perth", 13)
+    env = {**os.environ, **store_env.env, "CZ_XERO_CLIENT_ID": demo.XERO_CLIENT_ID,
+           "CZ_XERO_CLIENT_SECRET": demo.XERO_CLIENT_SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "cz_dagster.cli", "xero", "connect", "--tenant", "acme",
+                             "--no-browser"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = None
+    for line in proc.stdout:
+        if "/identity/connect/authorize?" in line:
+            url = line.strip()
+            break
+    assert url is not None
+    httpx.get(url, follow_redirects=True, timeout=30)  # the sandbox approves at once and redirects to the callback
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"acme__adelaide -> Xero organisation {demo.LOCATIONS['adelaide']['xero_tenant_id']}" in out
+    assert "acme__perth: no organisation of this grant matches" in err
+    assert store.location("acme", "adelaide").xero_org_name == "Adelaide"
+    assert XeroTokens(store, "acme").load().status == "active"

@@ -1,0 +1,212 @@
+"""Acceptance of the walking skeleton: pending ConnectWise invoices reach Xero exactly once, through the real
+Dagster asset definitions, on SQLite and PostgreSQL, against the sandbox over HTTP with the real xero-python SDK."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+
+import httpx
+from dagster import DagsterInstance
+
+from cz_dagster.sandbox import demo
+from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.synclog import SyncLog
+from cz_dagster.store.xero_tokens import XeroTokens
+from tests.dagster_helpers import metadata, run_assets
+from tests.test_store import dump_all_text
+
+ADL = "demo__adelaide"
+MONEY = ["xero/contacts", "xero/invoices"]
+
+
+def cw_export(sandbox, location: str) -> list[dict]:  # noqa: ANN001
+    """What ConnectWise holds unposted for a location, read through its own API."""
+    info = demo.LOCATIONS[location]
+    response = httpx.post(
+        f"{sandbox.cw_url}/{demo.CW_CODEBASE}apis/3.0/finance/accounting/export",
+        auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
+        headers={"clientId": demo.CW_CLIENT_ID},
+        json={"locationId": info["cw_location_id"], "exportInvoicesFlag": True}, timeout=30)
+    response.raise_for_status()
+    return response.json()["transactions"]
+
+
+def assert_exactly_once(sandbox, location: str, expected: list[dict]) -> dict[str, dict]:  # noqa: ANN001
+    org = sandbox.org(location)
+    numbers = Counter(i["InvoiceNumber"] for i in org["invoices"] if i["Type"] == "ACCREC")
+    duplicates = {n: c for n, c in numbers.items() if c > 1}
+    assert not duplicates, f"duplicates in Xero: {duplicates}"
+    want = {t["documentNumber"] for t in expected}
+    assert want <= set(numbers), f"missing in Xero: {sorted(want - set(numbers))[:5]}"
+    unposted = {u["invoiceNumber"] for u in sandbox.cw_state()["unposted_invoices"]}
+    assert not (want & unposted), f"still unposted in ConnectWise: {sorted(want & unposted)[:5]}"
+    return {i["InvoiceNumber"]: i for i in org["invoices"]}
+
+
+def test_invoices_posted_exactly_once_with_right_content(demo_env):
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    melbourne_numbers = {t["documentNumber"] for t in cw_export(sandbox, "melbourne")}
+    assert len(expected) > 100
+
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(result, "xero/invoices")
+    assert meta["posted"] == len(expected) and meta["failed"] == 0 and meta["marked_posted"] == len(expected)
+    assert meta["xero_organisation"] == "Adelaide"
+    assert meta["api_calls_xero"] == -(-len(expected) // 50)  # one PUT per 50 invoices, nothing else
+
+    in_xero = assert_exactly_once(sandbox, "adelaide", expected)
+    companies = {c["id"]: c for c in sandbox.cw_state()["companies"]}
+    for txn in expected:
+        inv = in_xero[txn["documentNumber"]]
+        assert inv["Contact"]["Name"] == companies[txn["company"]["id"]]["name"]
+        assert Decimal(str(inv["Total"])) == Decimal(str(txn["total"])).quantize(Decimal("0.01"))
+        assert len(inv["LineItems"]) == len(txn["detail"])
+        for line, detail in zip(inv["LineItems"], txn["detail"], strict=True):
+            assert line["TaxType"] == detail["taxCodeXref"]
+            assert line["AccountCode"] == detail["accountNumber"]
+            assert Decimal(str(line["LineAmount"])) == Decimal(str(detail["total"])).quantize(Decimal("0.01"))
+    assert sandbox.org("melbourne")["invoices"] == []
+    assert not melbourne_numbers & set(in_xero)
+    posted = {i["invoiceNumber"]: i for i in sandbox.cw_state()["invoices"]}
+    assert all(posted[t["documentNumber"]].get("glBatch") for t in expected)
+    check = result.get_asset_check_evaluations()
+    assert check and all(c.passed for c in check)
+
+    # A second materialization posts nothing and makes at most 3 API calls in all.
+    again = run_assets(demo_env.store_env, MONEY, ADL)
+    inv_meta, con_meta = metadata(again, "xero/invoices"), metadata(again, "xero/contacts")
+    assert inv_meta["posted"] == 0 and inv_meta["skipped"] == len(expected)
+    calls = sum(m.get(f"api_calls_{s}", 0) for m in (inv_meta, con_meta) for s in ("xero", "connectwise", "identity"))
+    assert calls <= 3, (inv_meta, con_meta)
+    assert_exactly_once(sandbox, "adelaide", expected)
+
+
+def test_one_bad_invoice_fails_alone(demo_env):
+    sandbox = demo_env.sandbox
+    loc = demo.LOCATIONS["adelaide"]["cw_location_id"]
+    good_company = next(c for c in sandbox.cw_state()["companies"] if not c.get("isVendorFlag"))
+    sandbox.post("connectwise", "/_sandbox/unpostedinvoices", {
+        "locationId": loc, "companyId": 987654, "invoiceNumber": "BAD-CUST-1",
+        "lines": [{"description": "Support", "quantity": 1, "unitPrice": 100, "accountNumber": "200",
+                   "taxCodeXref": "OUTPUT"}]})
+    sandbox.post("connectwise", "/_sandbox/unpostedinvoices", {
+        "locationId": loc, "companyId": good_company["id"], "invoiceNumber": "BAD-TAX-1",
+        "lines": [{"description": "Support", "quantity": 1, "unitPrice": 100, "accountNumber": "200",
+                   "taxCodeXref": "GSTX"}]})
+    expected = [t for t in cw_export(sandbox, "adelaide") if not t["documentNumber"].startswith("BAD-")]
+
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(result, "xero/invoices")
+    assert meta["failed"] == 2 and meta["posted"] == len(expected)
+    assert "BAD-TAX-1" in meta["errors"] and "GSTX" in meta["errors"]
+    assert_exactly_once(sandbox, "adelaide", expected)
+    numbers = {i["InvoiceNumber"] for i in sandbox.org("adelaide")["invoices"]}
+    assert "BAD-CUST-1" not in numbers and "BAD-TAX-1" not in numbers
+    unposted = {u["invoiceNumber"] for u in sandbox.cw_state()["unposted_invoices"]}
+    assert {"BAD-CUST-1", "BAD-TAX-1"} <= unposted  # not marked posted in ConnectWise
+
+    errors = {r.label: r.last_error for r in Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("error")}
+    assert set(errors) == {"BAD-CUST-1", "BAD-TAX-1"}
+    assert "unknown customer" in errors["BAD-CUST-1"] and "987654" in errors["BAD-CUST-1"]
+    assert "TaxType code 'GSTX'" in errors["BAD-TAX-1"]
+    log = SyncLog(demo_env.store, "demo").read(location="adelaide", surface="invoices", limit=1000)
+    assert any("GSTX" in (e.response or "") and e.method == "PUT" for e in log)
+    checks = {c.asset_key.to_user_string(): c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["xero/invoices"] is False
+
+
+def test_faults_are_retried_and_converge(demo_env):
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    sandbox.fault("connectwise", path="*/finance/accounting/export", kind="status", status=503, count=2)
+    sandbox.fault("connectwise", path="*/finance/accounting/batches", kind="status", status=429, count=1,
+                  headers={"Retry-After": "0"})
+    sandbox.fault("xero", path="/api.xro/2.0/Invoices", method="PUT", kind="status", status=429, count=2,
+                  headers={"Retry-After": "0"})
+    sandbox.fault("xero", path="/api.xro/2.0/Invoices", method="PUT", kind="drop", when="after", count=1)
+    sandbox.fault("xero", path="/api.xro/2.0/Contacts", kind="drop", when="before", count=1)
+    sandbox.fault("xero", path="/api.xro/2.0/Invoices", method="PUT", kind="status", status=503, count=1)
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(result, "xero/invoices")
+    assert meta["retries_xero"] >= 4 and meta["retries_connectwise"] >= 2 and meta["rate_limited_xero"] >= 2
+    assert_exactly_once(sandbox, "adelaide", expected)
+
+
+def test_expired_access_token_is_refreshed_mid_run(demo_env):
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    before = XeroTokens(demo_env.store, "demo").load().token["refresh_token"]
+    sandbox.post("xero", "/_sandbox/tokens/expire")
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    assert metadata(result, "xero/invoices")["failed"] == 0
+    assert XeroTokens(demo_env.store, "demo").load().token["refresh_token"] != before  # rotated and persisted
+    assert_exactly_once(sandbox, "adelaide", expected)
+
+
+def test_revoked_refresh_token_stops_the_partition(demo_env):
+    sandbox = demo_env.sandbox
+    sandbox.post("xero", "/_sandbox/tokens/revoke")
+    result = run_assets(demo_env.store_env, MONEY, ADL, raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failures[0].event_specific_data.error.message
+    assert "paused" in message and "cz xero connect --tenant demo" in message
+    assert XeroTokens(demo_env.store, "demo").status() == "paused"
+    assert sandbox.org("adelaide")["invoices"] == []
+
+
+def test_no_secret_in_plain_text(demo_env):
+    instance = DagsterInstance.ephemeral()
+    run_assets(demo_env.store_env, MONEY, ADL, instance=instance)
+    tokens = XeroTokens(demo_env.store, "demo").load().token
+    secrets = [demo.CW_PRIVATE_KEY, demo.XERO_CLIENT_SECRET, tokens["access_token"], tokens["refresh_token"],
+               demo.CW_PUBLIC_KEY]
+    raw = dump_all_text(demo_env.store, "demo")
+    log_text = "\n".join(f"{e.url} {e.request} {e.response} {e.error}"
+                         for e in SyncLog(demo_env.store, "demo").read(limit=100000))
+    assert "Bearer" not in log_text or "Bearer ***" in log_text
+    run_ids = [r.run_id for r in instance.get_runs()]
+    events = "\n".join(str(e) for run_id in run_ids for e in instance.all_logs(run_id))
+    for secret in secrets:
+        assert secret not in raw, "secret in a database"
+        assert secret not in log_text, "secret in the sync log"
+        assert secret not in events, "secret in the Dagster event log"
+
+
+def test_run_killed_after_xero_accepted_then_rerun(demo_env, tmp_path):
+    """SIGKILL the `dagster asset materialize` process while Xero holds the answer to an accepted batch."""
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, **demo_env.store_env.env, "DAGSTER_HOME": str(home)}
+    subprocess.run([sys.executable, "-c", "from cz_dagster.demo_setup import add_partitions_to_instance as a; "
+                    f"a(['{ADL}'])"], env=env, check=True)
+    sandbox.fault("xero", path="/api.xro/2.0/Invoices", method="PUT", kind="delay", when="after", delay=60, count=1)
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "dagster"), "asset", "materialize",
+                             "-m", "cz_dagster.definitions", "--select", ",".join(MONEY), "--partition", ADL],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(sandbox.org("adelaide")["invoices"]) < 50:
+            assert proc.poll() is None, "the run ended before Xero accepted a batch"
+            assert time.monotonic() < deadline, "Xero never accepted a batch"
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    sending = Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("sending")
+    assert len(sending) == 50  # the ledger never heard Xero's answer
+    httpx.delete(f"{sandbox.xero_url}/_sandbox/faults")
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(result, "xero/invoices")
+    assert meta["recovered"] == 50 and meta["failed"] == 0
+    assert_exactly_once(sandbox, "adelaide", expected)

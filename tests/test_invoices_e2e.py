@@ -167,7 +167,7 @@ def test_no_secret_in_plain_text(demo_env):
     run_assets(demo_env.store_env, MONEY, ADL, instance=instance)
     tokens = XeroTokens(demo_env.store, "demo").load().token
     secrets = [demo.CW_PRIVATE_KEY, demo.XERO_CLIENT_SECRET, tokens["access_token"], tokens["refresh_token"],
-               demo.CW_PUBLIC_KEY]
+               demo.CW_PUBLIC_KEY, demo_env.store_env.settings.secret_keys]
     raw = dump_all_text(demo_env.store, "demo")
     log_text = "\n".join(f"{e.url} {e.request} {e.response} {e.error}"
                          for e in SyncLog(demo_env.store, "demo").read(limit=100000))
@@ -210,3 +210,20 @@ def test_run_killed_after_xero_accepted_then_rerun(demo_env, tmp_path):
     meta = metadata(result, "xero/invoices")
     assert meta["recovered"] == 50 and meta["failed"] == 0
     assert_exactly_once(sandbox, "adelaide", expected)
+
+
+def test_invoice_without_gl_entries_is_reported(demo_env):
+    """ConnectWise cannot export an invoice with no GL entries (a missing GL mapping): it is reported once,
+    with what to do, instead of staying unposted unnoticed; later runs do not re-read the list for it."""
+    sandbox = demo_env.sandbox
+    company = next(c for c in sandbox.cw_state()["companies"] if not c.get("isVendorFlag"))
+    sandbox.post("connectwise", "/_sandbox/unpostedinvoices", {
+        "locationId": demo.LOCATIONS["adelaide"]["cw_location_id"], "companyId": company["id"],
+        "invoiceNumber": "NO-GL-1", "lines": []})
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(result, "xero/invoices")
+    assert meta["failed_in_connectwise"] == 1
+    [row] = [r for r in Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("error")]
+    assert row.label == "NO-GL-1" and "no GL entries" in row.last_error and "open billing status" in row.last_error
+    again = metadata(run_assets(demo_env.store_env, ["xero/invoices"], ADL), "xero/invoices")
+    assert again["api_calls_connectwise"] == 2 and again.get("api_calls_xero", 0) == 0  # export + count

@@ -27,6 +27,10 @@ from cz_dagster.sync.invoices import RecordError, SourceInvoice, source_invoices
 INVOICES_KEY = AssetKey(["xero", "invoices"])
 LOOKUP_CHUNK = 40  # invoice numbers per lookup call; Xero's URLs get long past ~50 ids
 UNIQUE_NUMBER = "must be unique"
+NO_GL = "no-gl-entries"
+NO_GL_MESSAGE = ("ConnectWise has no GL entries for this invoice, so its Accounting Interface cannot export it: check "
+                 "the GL account mapping of its products and work types, then set the invoice to an open billing "
+                 "status and back to closed to regenerate them")
 
 
 def _status(value: Any) -> str:
@@ -52,7 +56,8 @@ class InvoiceSync:
         self.ledger = Ledger(scope.store, scope.tenant.slug, scope.location.slug, "invoices", scope.run_id)
         self.moved: list[dict[str, Any]] = []
         self.errors: dict[Key, str] = {}
-        self.counts = {"posted": 0, "skipped": 0, "failed": 0, "recovered": 0, "deferred": 0, "marked_posted": 0}
+        self.counts = {"posted": 0, "skipped": 0, "failed": 0, "recovered": 0, "deferred": 0, "marked_posted": 0,
+                       "failed_in_connectwise": 0}
         self.by_key: dict[Key, SourceInvoice] = {}
         self.contact_ids: dict[str, str] = {}
 
@@ -78,10 +83,30 @@ class InvoiceSync:
             self.counts["deferred"] = len(self.ledger.in_state("pending", "sending"))
         self.ledger.mark_error_many(self.errors)
         self.acknowledge()
-        self.ledger.close_missing([i.id for i in invoices], "no longer unposted in ConnectWise")
+        stuck = self.find_stuck(len(invoices))
+        self.ledger.close_missing([i.id for i in invoices] + stuck, "no longer unposted in ConnectWise")
         self.counts["failed"] = len(self.errors)
         self.counts["skipped"] = sum(1 for k, r in rows.items() if r.state == "done")
         return {**self.counts, "moved": self.moved, "errors": self.errors, "unposted_seen": len(invoices)}
+
+    # -- invoices ConnectWise cannot export (no GL entries) are reported, not silently left behind --------
+    def find_stuck(self, exported: int) -> list[str]:
+        """One count call; the list is read only when the count shows unexported invoices not yet reported."""
+        cw = connectwise(self.scope, self.cw_res)
+        condition = f"locationId={self.scope.location.cw_location_id}"
+        total = cw.count("finance/accounting/unpostedinvoices", surface="invoices", conditions=condition)
+        known = [r for r in self.ledger.in_state("error") if r.source_version == NO_GL]
+        if total == exported + len(known):
+            return [r.source_id for r in known]
+        exported_ids = set(i.id for i in self.by_key.values())
+        unposted = cw.get_all("finance/accounting/unpostedinvoices", surface="invoices", conditions=condition,
+                              fields="id,invoiceNumber,company")
+        stuck = [u for u in unposted if str(u["id"]) not in exported_ids]
+        self.ledger.record([(str(u["id"]), NO_GL, str(u.get("invoiceNumber") or u["id"])) for u in stuck])
+        self.ledger.mark_error_many({(str(u["id"]), NO_GL): f"invoice {u.get('invoiceNumber')}: {NO_GL_MESSAGE}"
+                                     for u in stuck})
+        self.counts["failed_in_connectwise"] = len(stuck)
+        return [str(u["id"]) for u in stuck]
 
     # -- 4. a crashed run's 'sending' rows are looked up in Xero before anything is re-sent ----------------
     def recover(self, sending: list[LedgerRow]) -> None:
@@ -221,7 +246,8 @@ def invoices(context: AssetExecutionContext, store: StoreResource, connectwise_a
         metadata = {
             "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
             "unposted_seen": out["unposted_seen"],
-            **{k: out[k] for k in ("posted", "skipped", "failed", "recovered", "deferred", "marked_posted")},
+            **{k: out[k] for k in ("posted", "skipped", "failed", "recovered", "deferred", "marked_posted",
+                                    "failed_in_connectwise")},
             **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["invoice", "customer", "total", "xero_total", "how", "xero_invoice_id"]),
             "errors": md_table([{"invoice": scope_label, "error": msg} for (scope_label, _), msg

@@ -119,6 +119,11 @@ class ConnectWiseClient:
                 return out
             response = self.request("GET", path, surface=surface, url=match.group(1))
 
+    def count(self, path: str, *, surface: str, conditions: str | None = None) -> int:
+        params = {"conditions": conditions} if conditions else None
+        body = self.request("GET", f"{path}/count", surface=surface, params=params).json()
+        return int(body["count"])
+
     def get_by_ids(self, path: str, ids: list[int], *, surface: str, fields: str | None = None,
                    chunk: int = 200) -> list[dict[str, Any]]:
         """Many records by id in few calls (``id in (...)``), never one call per record."""

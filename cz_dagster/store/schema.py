@@ -171,3 +171,16 @@ cursors = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
 )
+
+reference_items = Table(
+    "reference_items", tenant_metadata,
+    Column("location", String(40), primary_key=True),
+    Column("kind", String(40), primary_key=True),  # accounts, tax_rates, currencies, ...
+    Column("key", String(200), primary_key=True),
+    Column("name", String(500)),
+    Column("data", Text, nullable=False),  # the record as Xero returns it (JSON)
+    Column("digest", String(32), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("removed_at", UTCDateTime),
+)

@@ -1,0 +1,759 @@
+"""The Xero simulator: OAuth 2.0, /connections and the Accounting API over real HTTP, indistinguishable from Xero
+to the xero-python SDK except by its URL.
+
+``create_xero_app()`` returns a Starlette app wrapped outermost in the sandbox's FaultMiddleware. State is in
+memory and rebuilt by ``POST /_sandbox/reset``. The pieces:
+
+- xero_oauth.py     authorization codes, rotating refresh tokens with a grace window, access tokens, connections
+- xero_accounting.py organisations, invoices, contacts and reference data with Xero's validation rules
+- xero_where.py     the ``where`` / ``order`` subset
+- xero_formats.py   MS-JSON dates, lenient booleans, If-Modified-Since
+- this module       HTTP routing, auth checks, rate limits, Idempotency-Key replay, the /_sandbox/ admin routes
+
+Handlers read the request body first and then do all their work synchronously under one lock, so concurrent
+requests on uvicorn's event loop (and admin calls) never see half-applied batches.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from cz_dagster.sandbox import demo
+from cz_dagster.sandbox.faults import FaultInjector, FaultMiddleware
+from cz_dagster.sandbox.xero_accounting import (
+    CURRENCIES,
+    ElementError,
+    Org,
+    contact_view,
+    failed_contact,
+    failed_invoice,
+    find_invoice,
+    invoice_view,
+    new_contact_doc,
+    render_account,
+    render_contact,
+    render_invoice,
+    render_organisation,
+    render_tax_rate,
+    save_contact,
+    save_invoice,
+    seed_org,
+)
+from cz_dagster.sandbox.xero_formats import Clock, now_ms_json, parse_bool, parse_since
+from cz_dagster.sandbox.xero_oauth import Grant, OAuthError, OAuthStore
+from cz_dagster.sandbox.xero_where import WhereError, compile_where, sort_docs
+
+__all__ = ["XeroOrg", "XeroSandboxConfig", "create_xero_app", "API_PREFIX"]
+
+API_PREFIX = "/api.xro/2.0"
+PROVIDER = "cz sandbox"
+NOT_FOUND = {"Title": "Not Found", "Status": 404, "Detail": "The resource you're looking for cannot be found"}
+TUNABLE = ("minute_limit", "day_limit", "concurrent_limit", "app_minute_limit", "access_token_seconds",
+           "refresh_grace_seconds", "idempotency_seconds")
+FLOAT_TUNABLE = ("refresh_grace_seconds", "idempotency_seconds")
+
+
+@dataclass
+class XeroOrg:
+    """One simulated organisation; ``slug`` picks its pre-existing contacts from demo.PREEXISTING_XERO_CONTACTS."""
+
+    tenant_id: str
+    name: str
+    slug: str | None = None
+
+
+def _demo_orgs() -> list[XeroOrg]:
+    return [XeroOrg(loc["xero_tenant_id"], loc["xero_org"], slug) for slug, loc in demo.LOCATIONS.items()]
+
+
+@dataclass
+class XeroSandboxConfig:
+    """Knobs of the simulator; the numeric ones can also be changed at runtime with POST /_sandbox/config."""
+
+    orgs: list[XeroOrg] = field(default_factory=_demo_orgs)
+    client_id: str = demo.XERO_CLIENT_ID
+    client_secret: str = demo.XERO_CLIENT_SECRET
+    access_token_seconds: int = 1800
+    refresh_grace_seconds: float = 1800.0
+    minute_limit: int = 60
+    day_limit: int = 5000
+    concurrent_limit: int = 5
+    app_minute_limit: int = 10000
+    idempotency_seconds: float = 360.0
+
+
+# ---------------------------------------------------------------- rate limits
+
+class RateLimiter:
+    """Xero's per-organisation limits: fixed 60 s windows that start at a tenant's first call (so each tenant
+    resets at its own time), a UTC-day budget, calls in flight, and one app-wide minute window."""
+
+    def __init__(self, config: XeroSandboxConfig):
+        self.config = config
+        self.lock = threading.Lock()
+        self.minute: dict[str, list[float]] = {}
+        self.day: dict[str, list[Any]] = {}
+        self.app: list[float] = [0.0, 0]
+        self.inflight: dict[str, int] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.minute.clear()
+            self.day.clear()
+            self.app = [0.0, 0]
+
+    def enter(self, tenant: str | None) -> bool:
+        """Take a concurrency slot; False when the tenant already has ``concurrent_limit`` calls in flight."""
+        key = (tenant or "").lower()
+        with self.lock:
+            if self.inflight.get(key, 0) >= self.config.concurrent_limit:
+                return False
+            self.inflight[key] = self.inflight.get(key, 0) + 1
+            return True
+
+    def leave(self, tenant: str | None) -> None:
+        key = (tenant or "").lower()
+        with self.lock:
+            self.inflight[key] = max(0, self.inflight.get(key, 0) - 1)
+
+    def in_flight(self, tenant: str | None) -> int:
+        with self.lock:
+            return self.inflight.get((tenant or "").lower(), 0)
+
+    def _windows(self, tenant: str, now: float) -> tuple[list[float], list[Any]]:
+        minute = self.minute.get(tenant)
+        if minute is None or now >= minute[0] + 60:
+            minute = self.minute[tenant] = [now, 0]
+        today = datetime.fromtimestamp(now, tz=UTC).date()
+        day = self.day.get(tenant)
+        if day is None or day[0] != today:
+            day = self.day[tenant] = [today, 0]
+        if now >= self.app[0] + 60:
+            self.app = [now, 0]
+        return minute, day
+
+    def admit(self, tenant: str) -> tuple[str | None, int | None]:
+        """Count one call, or return (problem, retry_after) without counting it."""
+        now = time.time()
+        with self.lock:
+            minute, day = self._windows(tenant, now)
+            if day[1] >= self.config.day_limit:
+                midnight = datetime.combine(day[0] + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+                return "day", max(1, math.ceil(midnight.timestamp() - now))
+            if minute[1] >= self.config.minute_limit:
+                return "minute", max(1, math.ceil(minute[0] + 60 - now))
+            if self.app[1] >= self.config.app_minute_limit:
+                return "appminute", None
+            minute[1] += 1
+            day[1] += 1
+            self.app[1] += 1
+            return None, None
+
+    def headers(self, tenant: str | None) -> dict[str, str]:
+        now = time.time()
+        with self.lock:
+            if tenant:
+                minute, day = self._windows(tenant, now)
+                used_min, used_day = int(minute[1]), int(day[1])
+            else:
+                used_min = used_day = 0
+                if now >= self.app[0] + 60:
+                    self.app = [now, 0]
+            return {
+                "X-DayLimit-Remaining": str(max(0, self.config.day_limit - used_day)),
+                "X-MinLimit-Remaining": str(max(0, self.config.minute_limit - used_min)),
+                "X-AppMinLimit-Remaining": str(max(0, self.config.app_minute_limit - int(self.app[1]))),
+            }
+
+
+class XeroFaultMiddleware(FaultMiddleware):
+    """FaultMiddleware that also holds the concurrency slot, so an injected delay counts as a call in progress
+    (a slow Xero answer is exactly when a client's sixth parallel call gets ``429 concurrent``)."""
+
+    def __init__(self, app: Any, injector: FaultInjector, default_response: Any, limiter: RateLimiter):
+        super().__init__(app, injector, default_response=default_response)
+        self.limiter = limiter
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/"):
+            await super().__call__(scope, receive, send)
+            return
+        tenant = next((v.decode() for k, v in scope.get("headers", []) if k.lower() == b"xero-tenant-id"), None)
+        admitted = self.limiter.enter(tenant)
+        scope["cz.concurrency_ok"] = admitted
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if admitted:
+                self.limiter.leave(tenant)
+
+
+# ---------------------------------------------------------------- responses
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status_code=status, headers=headers or {},
+                    media_type="application/json; charset=utf-8")
+
+
+def problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    """Xero's problem-details body for 401/403 (note ``Type`` is null)."""
+    return {"Type": None, "Title": title, "Status": status, "Detail": detail, "Instance": str(uuid.uuid4()),
+            "Extensions": {}}
+
+
+def api_exception(number: int, kind: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"ErrorNumber": number, "Type": kind, "Message": message, **extra}
+
+
+def envelope(collection: str, items: Any, pagination: dict[str, int] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER,
+                            "DateTimeUTC": now_ms_json()}
+    if pagination is not None:
+        body["pagination"] = pagination
+    body[collection] = items
+    return body
+
+
+def _default_fault_response(config: XeroSandboxConfig) -> Any:
+    """Bodies for injected statuses, shaped like the ones Xero sends for that status."""
+
+    def respond(status: int) -> tuple[dict[str, str], Any]:
+        remaining = {"X-DayLimit-Remaining": str(config.day_limit), "X-MinLimit-Remaining": "0",
+                     "X-AppMinLimit-Remaining": str(config.app_minute_limit)}
+        if status == 429:
+            return ({**remaining, "X-Rate-Limit-Problem": "minute", "Retry-After": "1"},
+                    {"Title": "Too Many Requests", "Status": 429, "Detail": "Rate limit exceeded"})
+        if status == 401:
+            stamp = datetime.now(UTC).strftime("%m/%d/%Y %H:%M:%S")
+            return {}, problem(401, "Unauthorized", f"TokenExpired: token expired at {stamp}")
+        if status == 403:
+            return {}, problem(403, "Forbidden", "AuthenticationUnsuccessful")
+        if status == 400:
+            return {}, api_exception(10, "ValidationException", "A validation exception occurred", Elements=[])
+        if status == 404:
+            return {}, NOT_FOUND
+        if status == 503:
+            return {}, {"Title": "Service Unavailable", "Status": 503, "Detail": "Organisation offline"}
+        return {}, {"Title": "An error occurred", "Status": status,
+                    "Detail": "An error occurred in Xero. Check the API Status page http://status.developer.xero.com "
+                              "for current service status."}
+
+    return respond
+
+
+# ---------------------------------------------------------------- the simulator
+
+class XeroSimulator:
+    """All state and handlers; one instance per app."""
+
+    def __init__(self, config: XeroSandboxConfig):
+        self.config = config
+        self.lock = threading.RLock()
+        self.clock = Clock()
+        self.oauth = OAuthStore(config)
+        self.limiter = RateLimiter(config)
+        self.faults = FaultInjector()
+        self.orgs: dict[str, Org] = {}
+        self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
+        self.calls: list[dict[str, Any]] = []
+        self.reset(keep_tokens=False)
+
+    def reset(self, keep_tokens: bool) -> None:
+        with self.lock:
+            self.orgs = {o.tenant_id.lower(): seed_org(o.tenant_id.lower(), o.name, o.slug) for o in self.config.orgs}
+            self.idempotency.clear()
+            self.calls.clear()
+            self.faults.clear()
+            self.limiter.reset()
+            if not keep_tokens:
+                self.oauth.clear()
+
+    # ------------------------------------------------------------ identity
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        try:
+            self.oauth.check_client(q.get("client_id"), secret_needed=False)
+        except OAuthError:
+            return _json(400, {"error": "invalid_client"})
+        redirect_uri = q.get("redirect_uri")
+        if not redirect_uri:
+            return _json(400, {"error": "invalid_request", "error_description": "redirect_uri is required"})
+        sep = "&" if "?" in redirect_uri else "?"
+        if q.get("response_type") != "code":
+            return RedirectResponse(redirect_uri + sep + urlencode({"error": "unsupported_response_type",
+                                                                    "state": q.get("state", "")}), 302)
+        known = [o.tenant_id.lower() for o in self.config.orgs]
+        tenants = known
+        if q.get("orgs"):
+            tenants = [t.strip().lower() for t in q["orgs"].split(",") if t.strip()]
+            if any(t not in known for t in tenants):
+                return _json(400, {"error": "invalid_request", "error_description": "unknown organisation in orgs"})
+        scope = q.get("scope") or demo.XERO_SCOPES
+        code = self.oauth.authorize(q["client_id"], redirect_uri, scope, tenants)
+        params = {"code": code, "scope": scope}
+        if q.get("state") is not None:
+            params["state"] = q["state"]
+        return RedirectResponse(redirect_uri + sep + urlencode(params), 302)
+
+    def _client_from(self, request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                cid, _, secret = base64.b64decode(auth.split(None, 1)[1]).decode().partition(":")
+                return cid, secret
+            except (ValueError, UnicodeDecodeError):
+                return None, None
+        return form.get("client_id"), form.get("client_secret")
+
+    async def token(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        cid, secret = self._client_from(request, form)
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        try:
+            # A PKCE public client proves itself with code_verifier instead of a secret.
+            self.oauth.check_client(cid, secret, secret_needed=not (form.get("code_verifier") and secret is None))
+            grant_type = form.get("grant_type")
+            if grant_type == "authorization_code":
+                token = self.oauth.exchange_code(form.get("code", ""), form.get("redirect_uri"), cid or "")
+            elif grant_type == "refresh_token":
+                token = self.oauth.refresh(form.get("refresh_token", ""), cid or "")
+            elif grant_type == "client_credentials":
+                raise OAuthError("unauthorized_client")
+            else:
+                raise OAuthError("unsupported_grant_type")
+        except OAuthError as exc:
+            return _json(400, {"error": exc.code}, headers)
+        return _json(200, token, headers)
+
+    async def revocation(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        cid, secret = self._client_from(request, form)
+        try:
+            self.oauth.check_client(cid, secret)
+        except OAuthError as exc:
+            return _json(400, {"error": exc.code})
+        self.oauth.revoke(form.get("token", ""))
+        return Response(status_code=200)
+
+    def _bearer(self, request: Request) -> tuple[Grant | None, Response | None]:
+        grant, detail = self.oauth.authenticate(request.headers.get("authorization"))
+        if grant is None:
+            return None, _json(401, problem(401, "Unauthorized", detail or "AuthenticationUnsuccessful"))
+        return grant, None
+
+    async def connections(self, request: Request) -> Response:
+        grant, error = self._bearer(request)
+        self._log(request, error.status_code if error else 200, None)
+        if error:
+            return error
+        event = request.query_params.get("authEventId")
+        items = [{
+            "id": c.id, "authEventId": grant.auth_event_id, "tenantId": c.tenant_id, "tenantType": "ORGANISATION",
+            "tenantName": self.orgs[c.tenant_id].name if c.tenant_id in self.orgs else None,
+            "createdDateUtc": c.created.replace(tzinfo=None).isoformat(timespec="microseconds") + "0",
+            "updatedDateUtc": c.updated.replace(tzinfo=None).isoformat(timespec="microseconds") + "0",
+        } for c in grant.connections.values() if not event or event.lower() == grant.auth_event_id]
+        return _json(200, items)
+
+    async def delete_connection(self, request: Request) -> Response:
+        grant, error = self._bearer(request)
+        if error:
+            return error
+        if not self.oauth.disconnect(grant, request.path_params["id"].lower()):
+            return _json(404, {"Title": "Not Found", "Status": 404, "Detail": "Connection not found"})
+        return Response(status_code=204)
+
+    # ------------------------------------------------------------ accounting API
+    def _log(self, request: Request, status: int, tenant: str | None) -> None:
+        with self.lock:
+            self.calls.append({"ts": time.time(), "method": request.method, "path": request.url.path,
+                               "status": status, "tenant_id": tenant,
+                               "in_flight": self.limiter.in_flight(tenant)})
+
+    async def api(self, request: Request) -> Response:
+        body = await request.body()
+        tenant = (request.headers.get("xero-tenant-id") or "").strip().lower() or None
+        with self.lock:
+            status, payload, headers = self._api(request, body, tenant)
+        self._log(request, status, tenant)
+        if payload is None:
+            return Response(status_code=status, headers=headers)
+        if isinstance(payload, bytes):
+            return Response(payload, status_code=status, headers=headers,
+                            media_type="application/json; charset=utf-8")
+        return _json(status, payload, headers)
+
+    def _api(self, request: Request, body: bytes, tenant: str | None) -> tuple[int, Any, dict[str, str]]:
+        limit_tenant = tenant if tenant in self.orgs else None
+        grant, detail = self.oauth.authenticate(request.headers.get("authorization"))
+        if grant is None:
+            return 401, problem(401, "Unauthorized", detail or ""), self.limiter.headers(limit_tenant)
+        if tenant is None or tenant not in self.orgs or tenant not in grant.tenant_ids():
+            return 403, problem(403, "Forbidden", "AuthenticationUnsuccessful"), self.limiter.headers(limit_tenant)
+        if not request.scope.get("cz.concurrency_ok", True):
+            return 429, {"Title": "Too Many Requests", "Status": 429, "Detail": "Concurrent limit exceeded"}, {
+                **self.limiter.headers(tenant), "X-Rate-Limit-Problem": "concurrent"}
+        problem_kind, retry_after = self.limiter.admit(tenant)
+        if problem_kind:
+            headers = {**self.limiter.headers(tenant), "X-Rate-Limit-Problem": problem_kind}
+            if retry_after is not None:
+                headers["Retry-After"] = str(retry_after)
+            return 429, {"Title": "Too Many Requests", "Status": 429,
+                         "Detail": f"Rate limit exceeded: {problem_kind}"}, headers
+        status, payload = self._idempotent(request, body, tenant, grant)
+        return status, payload, self.limiter.headers(tenant)
+
+    def _idempotent(self, request: Request, body: bytes, tenant: str, grant: Grant) -> tuple[int, Any]:
+        key = request.headers.get("idempotency-key")
+        if request.method not in ("PUT", "POST", "PATCH") or not key:
+            return self._dispatch(request, body, tenant)
+        if len(key) > 128:
+            return 400, api_exception(10, "ValidationException",
+                                      "The Idempotency-Key header must be 128 characters or fewer.")
+        fingerprint = hashlib.sha256(b"\n".join([
+            request.method.encode(), request.url.path.lower().encode(),
+            "&".join(sorted(f"{k.lower()}={v.lower()}" for k, v in request.query_params.multi_items())).encode(),
+            tenant.encode(), body])).hexdigest()
+        now = time.time()
+        for stale in [k for k, v in self.idempotency.items() if now - v["ts"] > self.config.idempotency_seconds]:
+            del self.idempotency[stale]
+        slot = (grant.client_id, key.lower())
+        stored = self.idempotency.get(slot)
+        if stored is not None:
+            if stored["fingerprint"] != fingerprint:
+                return 400, api_exception(10, "ValidationException",
+                                          f"Idempotency Key {key} is used with a different request")
+            return stored["status"], stored["body"]
+        status, payload = self._dispatch(request, body, tenant)
+        # Store the serialized body so a replay is byte-for-byte the first answer (errors are cached too).
+        self.idempotency[slot] = {"fingerprint": fingerprint, "status": status, "ts": now,
+                                  "body": json.dumps(payload).encode() if payload is not None else None}
+        return status, self.idempotency[slot]["body"]
+
+    def _dispatch(self, request: Request, body: bytes, tenant: str) -> tuple[int, Any]:
+        org = self.orgs[tenant]
+        parts = [p for p in request.path_params["path"].split("/") if p]
+        resource = parts[0].lower() if parts else ""
+        method = request.method
+        q = request.query_params
+        try:
+            if resource in ("invoices", "contacts") and method in ("PUT", "POST"):
+                try:
+                    payload = json.loads(body or b"null")
+                except ValueError:
+                    return 400, api_exception(14, "PostDataInvalidException", "Invalid Json data")
+                if len(parts) > 1:
+                    if method == "PUT":
+                        return 405, {"Title": "Method Not Allowed", "Status": 405}
+                    key = "InvoiceID" if resource == "invoices" else "ContactID"
+                    item = payload.get("Invoices" if resource == "invoices" else "Contacts", [payload]) \
+                        if isinstance(payload, dict) else payload
+                    item = item[0] if isinstance(item, list) and item else item
+                    if resource == "invoices":
+                        found = find_invoice(org, parts[1])
+                        if found is None:
+                            return 404, {"Title": "Not Found", "Status": 404,
+                                         "Detail": "The resource you're looking for cannot be found"}
+                        parts[1] = found["InvoiceID"]
+                    payload = [{**(item if isinstance(item, dict) else {}), key: parts[1]}]
+                return self._save(org, resource, payload, create_only=method == "PUT",
+                                  summarize=parse_bool(q.get("summarizeErrors"), True),
+                                  unitdp=4 if q.get("unitdp") == "4" else 2)
+            if method != "GET":
+                return 405, {"Title": "Method Not Allowed", "Status": 405}
+            if resource == "invoices":
+                return self._get_invoices(org, request, parts)
+            if resource == "contacts":
+                return self._get_contacts(org, request, parts)
+            if resource == "taxrates" and len(parts) == 1:
+                rates = [render_tax_rate(r) for r in org.tax_rates.values()]
+                return 200, envelope("TaxRates", self._filter_plain(rates, q))
+            if resource == "accounts" and len(parts) == 1:
+                accounts = [render_account(a) for a in org.accounts.values()]
+                return 200, envelope("Accounts", self._filter_plain(accounts, q))
+            if resource == "currencies" and len(parts) == 1:
+                return 200, envelope("Currencies", self._filter_plain([dict(c) for c in CURRENCIES], q))
+            if resource == "organisation" and len(parts) == 1:
+                return 200, envelope("Organisations", [render_organisation(org)])
+        except WhereError as exc:
+            return 400, api_exception(16, "QueryParseException", str(exc))
+        except ValueError as exc:
+            return 400, api_exception(16, "QueryParseException", str(exc))
+        return 404, {"Title": "Not Found", "Status": 404, "Detail": "The resource you're looking for cannot be found"}
+
+    @staticmethod
+    def _filter_plain(items: list[dict[str, Any]], q: Any) -> list[dict[str, Any]]:
+        where = compile_where(q.get("where"))
+        items = [i for i in items if where(i)]
+        if q.get("order"):
+            items = sort_docs(items, q.get("order"), {k.lower() for i in items for k in i})
+        return items
+
+    def _save(self, org: Org, resource: str, payload: Any, create_only: bool, summarize: bool,
+              unitdp: int) -> tuple[int, Any]:
+        collection = "Invoices" if resource == "invoices" else "Contacts"
+        if isinstance(payload, dict):
+            elements = payload.get(collection, [payload])
+        elif isinstance(payload, list):
+            elements = payload
+        else:
+            return 400, api_exception(14, "PostDataInvalidException", "No data has been provided")
+        if not isinstance(elements, list):
+            return 400, api_exception(14, "PostDataInvalidException", f"{collection} must be a list")
+        results: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for element in elements:
+            try:
+                if resource == "invoices":
+                    out = render_invoice(org, save_invoice(org, element, create_only, unitdp, self.clock))
+                else:
+                    out = render_contact(save_contact(org, element, create_only, self.clock))
+            except ElementError as exc:
+                candidate = getattr(exc, "candidate", None)
+                out = (failed_invoice(org, element, exc.messages, candidate) if resource == "invoices"
+                       else failed_contact(element, exc.messages, candidate))
+                failed.append(dict(out))
+                out["StatusAttributeString"] = "ERROR"
+            else:
+                out["StatusAttributeString"] = "OK"
+            results.append(out)
+        if summarize:
+            if failed:
+                return 400, api_exception(10, "ValidationException", "A validation exception occurred",
+                                          Elements=failed)
+            for r in results:
+                r.pop("StatusAttributeString", None)
+        return 200, envelope(collection, results)
+
+    @staticmethod
+    def _page(items: list[Any], q: Any) -> tuple[list[Any], dict[str, int]]:
+        try:
+            page = max(1, int(q.get("page") or 1))
+            size = min(1000, max(1, int(q.get("pageSize") or 100)))
+        except ValueError:
+            raise WhereError("page and pageSize must be integers") from None
+        count = len(items)
+        return items[(page - 1) * size: page * size], {
+            "page": page, "pageSize": size, "pageCount": math.ceil(count / size), "itemCount": count}
+
+    @staticmethod
+    def _csv(q: Any, name: str) -> set[str] | None:
+        raw = q.get(name)
+        return {v.strip().lower() for v in raw.split(",") if v.strip()} if raw else None
+
+    def _get_invoices(self, org: Org, request: Request, parts: list[str]) -> tuple[int, Any]:
+        q = request.query_params
+        if len(parts) > 1:
+            doc = find_invoice(org, parts[1])
+            if doc is None:
+                return 404, {"Title": "Not Found", "Status": 404,
+                             "Detail": "The resource you're looking for cannot be found"}
+            return 200, envelope("Invoices", [render_invoice(org, doc)])
+        since = parse_since(request.headers.get("if-modified-since"))
+        where = compile_where(q.get("where"))
+        ids, numbers = self._csv(q, "IDs"), self._csv(q, "InvoiceNumbers")
+        contact_ids, statuses = self._csv(q, "ContactIDs"), self._csv(q, "Statuses")
+        term = (q.get("searchTerm") or "").lower()
+        views = []
+        for doc in org.invoices.values():
+            if since and doc["UpdatedDateUTC"] < since:
+                continue
+            if ids and doc["InvoiceID"] not in ids:
+                continue
+            if numbers and (doc.get("InvoiceNumber") or "").lower() not in numbers:
+                continue
+            if contact_ids and doc["ContactID"] not in contact_ids:
+                continue
+            if statuses and doc["Status"].lower() not in statuses:
+                continue
+            if term and term not in f"{doc.get('InvoiceNumber') or ''} {doc.get('Reference') or ''}".lower():
+                continue
+            view = invoice_view(org, doc)
+            if where(view):
+                views.append(view)
+        views = sort_docs(views, q.get("order"), {"invoicenumber", "updateddateutc", "date", "invoiceid", "duedate",
+                                                  "total", "amountdue", "reference", "status", "type",
+                                                  "contact.name"})
+        page, pagination = self._page(views, q)
+        items = [render_invoice(org, org.invoices[v["InvoiceID"]]) for v in page]
+        if parse_bool(q.get("summaryOnly"), False):
+            for item in items:
+                item.pop("LineItems", None)
+        return 200, envelope("Invoices", items, pagination)
+
+    def _get_contacts(self, org: Org, request: Request, parts: list[str]) -> tuple[int, Any]:
+        q = request.query_params
+        if len(parts) > 1:
+            doc = org.contacts.get(parts[1].lower())
+            if doc is None:
+                doc = next((c for c in org.contacts.values() if c.get("ContactNumber") == parts[1]), None)
+            if doc is None:
+                return 404, {"Title": "Not Found", "Status": 404,
+                             "Detail": "The resource you're looking for cannot be found"}
+            return 200, envelope("Contacts", [render_contact(doc)])
+        since = parse_since(request.headers.get("if-modified-since"))
+        where = compile_where(q.get("where"))
+        ids = self._csv(q, "IDs")
+        archived = parse_bool(q.get("includeArchived"), False)
+        summary = parse_bool(q.get("summaryOnly"), False)
+        term = (q.get("searchTerm") or "").lower()
+        views = []
+        for doc in org.contacts.values():
+            if since and doc["UpdatedDateUTC"] < since:
+                continue
+            if ids and doc["ContactID"] not in ids:
+                continue
+            if doc["ContactStatus"] == "ARCHIVED" and not archived:
+                continue
+            if term and not any(term in str(doc.get(k) or "").lower() for k in
+                                ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")):
+                continue
+            view = contact_view(doc)
+            if where(view):
+                views.append(view)
+        views = sort_docs(views, q.get("order"), {"name", "contactnumber", "updateddateutc", "emailaddress",
+                                                  "contactid", "contactstatus"})
+        page, pagination = self._page(views, q)
+        return 200, envelope("Contacts", [render_contact(org.contacts[v["ContactID"]], summary) for v in page],
+                             pagination)
+
+    # ------------------------------------------------------------ /_sandbox admin
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            return {"organisations": [{
+                "tenant_id": org.tenant_id, "name": org.name,
+                "invoices": [render_invoice(org, d) for d in org.invoices.values()],
+                "contacts": [render_contact(c) for c in org.contacts.values()],
+            } for org in self.orgs.values()]}
+
+    async def admin_state(self, request: Request) -> Response:
+        return _json(200, self.state())
+
+    async def admin_reset(self, request: Request) -> Response:
+        body = await _json_body(request)
+        self.reset(keep_tokens=bool(body.get("keep_tokens")))
+        return _json(200, {"reset": True, "kept_tokens": bool(body.get("keep_tokens"))})
+
+    async def admin_faults(self, request: Request) -> Response:
+        if request.method == "GET":
+            return _json(200, self.faults.rules())
+        if request.method == "DELETE":
+            self.faults.clear()
+            return _json(200, [])
+        try:
+            rule = self.faults.add(await _json_body(request))
+        except (TypeError, ValueError) as exc:
+            return _json(400, {"error": str(exc)})
+        return _json(200, rule.describe())
+
+    async def admin_calls(self, request: Request) -> Response:
+        with self.lock:
+            if request.method == "DELETE":
+                self.calls.clear()
+            return _json(200, list(self.calls))
+
+    async def admin_config(self, request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json_body(request)
+            unknown = set(body) - set(TUNABLE)
+            if unknown:
+                return _json(400, {"error": f"unknown settings: {sorted(unknown)}"})
+            for key, value in body.items():
+                setattr(self.config, key, float(value) if key in FLOAT_TUNABLE else int(value))
+        data = asdict(self.config)
+        data.pop("client_secret", None)
+        return _json(200, data)
+
+    async def admin_expire(self, request: Request) -> Response:
+        return _json(200, {"expired": self.oauth.expire_all()})
+
+    async def admin_revoke(self, request: Request) -> Response:
+        return _json(200, {"revoked": self.oauth.revoke_all()})
+
+    async def admin_tokens(self, request: Request) -> Response:
+        """Shortcut around the browser leg: a token set connected to ``tenant_ids`` (default: all orgs)."""
+        body = await _json_body(request)
+        tenants = [t.lower() for t in body.get("tenant_ids") or [o.tenant_id for o in self.config.orgs]]
+        if any(t not in self.orgs for t in tenants):
+            return _json(400, {"error": "unknown tenant_id"})
+        redirect = "http://localhost/sandbox-callback"
+        code = self.oauth.authorize(self.config.client_id, redirect, body.get("scope") or demo.XERO_SCOPES, tenants)
+        return _json(200, self.oauth.exchange_code(code, redirect, self.config.client_id))
+
+    async def admin_contacts(self, request: Request) -> Response:
+        body = await _json_body(request)
+        org = self.orgs.get(str(body.get("tenant_id", "")).lower())
+        if org is None or not body.get("Name"):
+            return _json(400, {"error": "tenant_id of a sandbox organisation and Name are required"})
+        with self.lock:
+            cid = str(body.get("ContactID") or uuid.uuid4()).lower()
+            doc = new_contact_doc(cid, {k: v for k, v in body.items() if k != "tenant_id"}, self.clock.now())
+            org.contacts[cid] = doc
+            return _json(200, render_contact(doc))
+
+    async def admin_tax_rate_status(self, request: Request) -> Response:
+        org = self.orgs.get(request.path_params["tenant_id"].lower())
+        body = await _json_body(request)
+        with self.lock:
+            rate = org.tax_rates.get(request.path_params["tax_type"]) if org else None
+            if rate is None or body.get("Status") not in ("ACTIVE", "DELETED", "ARCHIVED"):
+                return _json(400, {"error": "unknown organisation or tax type, or Status not ACTIVE/DELETED/ARCHIVED"})
+            rate["Status"] = body["Status"]
+            return _json(200, render_tax_rate(rate))
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    return data if isinstance(data, dict) else {}
+
+
+def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddleware:
+    """Build the simulator: a Starlette app wrapped outermost in fault injection (a FaultMiddleware subclass).
+
+    The simulator object is reachable as ``app.simulator`` for in-process inspection.
+    """
+    config = config or XeroSandboxConfig()
+    sim = XeroSimulator(config)
+    api_methods = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+    routes = [
+        Route("/identity/connect/authorize", sim.authorize, methods=["GET"]),
+        Route("/connect/token", sim.token, methods=["POST"]),
+        Route("/connect/revocation", sim.revocation, methods=["POST"]),
+        Route("/connections", sim.connections, methods=["GET"]),
+        Route("/Connections", sim.connections, methods=["GET"]),
+        Route("/connections/{id}", sim.delete_connection, methods=["DELETE"]),
+        Route("/Connections/{id}", sim.delete_connection, methods=["DELETE"]),
+        Route(API_PREFIX + "/{path:path}", sim.api, methods=api_methods),
+        Route("/_sandbox/state", sim.admin_state, methods=["GET"]),
+        Route("/_sandbox/reset", sim.admin_reset, methods=["POST"]),
+        Route("/_sandbox/faults", sim.admin_faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/calls", sim.admin_calls, methods=["GET", "DELETE"]),
+        Route("/_sandbox/config", sim.admin_config, methods=["GET", "POST"]),
+        Route("/_sandbox/tokens", sim.admin_tokens, methods=["POST"]),
+        Route("/_sandbox/tokens/expire", sim.admin_expire, methods=["POST"]),
+        Route("/_sandbox/tokens/revoke", sim.admin_revoke, methods=["POST"]),
+        Route("/_sandbox/contacts", sim.admin_contacts, methods=["POST"]),
+        Route("/_sandbox/tax_rates/{tenant_id}/{tax_type}/status", sim.admin_tax_rate_status, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    wrapped = XeroFaultMiddleware(app, sim.faults, _default_fault_response(config), sim.limiter)
+    wrapped.simulator = sim  # type: ignore[attr-defined]
+    return wrapped

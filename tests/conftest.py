@@ -120,9 +120,8 @@ class Sandbox:
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     from cz_dagster.sandbox.connectwise import create_connectwise_app
-    from cz_dagster.sandbox.xero import create_xero_app
-
     from cz_dagster.sandbox.runner import SandboxServer
+    from cz_dagster.sandbox.xero import create_xero_app
 
     with SandboxServer(create_connectwise_app()) as cw, SandboxServer(create_xero_app()) as xero:
         yield Sandbox(cw.url, xero.url)

@@ -1,0 +1,504 @@
+"""The ConnectWise simulator's world: demo data built from a seed, the accounting state machine, and renderers
+that turn it into the JSON shapes of the real API (UnpostedInvoice, Invoice, AccountingBatch, GLExport, ...).
+
+Kept apart from the HTTP layer so the state rules (what is unposted, what a batch posts, what an export shows)
+read in one place. Everything here is synchronous and unlocked: the HTTP layer serialises access.
+
+Ids, as the real tenant has them: invoice ids (= UnpostedInvoice ``id`` and ``billingLogId``, = GLExport
+transaction ``id``) from 1001, invoice numbers from "10001" in date order, GL entry ids from 50001 (one per detail
+line, plus one accounts-receivable entry per invoice), batch ids from 1, company ids from 250.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from cz_dagster.sandbox import demo
+from cz_dagster.sandbox.cw_conditions import format_datetime
+
+CURRENCY = {"id": 1, "symbol": "$", "currencyCode": "AUD", "name": "Australian Dollar"}
+COUNTRY = {"id": 7, "name": "Australia"}
+CLOSED = {"id": 13, "name": "Closed", "isClosed": True}
+ACTIVE = {"id": 1, "name": "Active"}
+CLIENT_TYPE = {"id": 1, "name": "Client"}
+VENDOR_TYPE = {"id": 3, "name": "Vendor"}
+TERMS = {30: {"id": 1, "name": "Net 30"}, 14: {"id": 2, "name": "Net 14"}}
+AR_ACCOUNT = "610"  # the demo Xero organisations' Accounts Receivable code
+API_MEMBER = "ApiMember"  # updatedBy on records the API changed
+STAFF = ("jmorrison", "aspencer", "kwong", "tnguyen")
+FIRST_COMPANY_ID = 250
+FIRST_INVOICE_ID = 1001
+FIRST_INVOICE_NUMBER = 10001
+FIRST_GL_ENTRY_ID = 50001
+
+# The third location: exists in ConnectWise but has no Xero organisation (configuration-error tests).
+EXTRA_LOCATIONS: dict[str, dict[str, Any]] = {
+    "perth": {"cw_location_id": 13, "name": "Perth", "timezone": "Australia/Perth"},
+}
+LOCATION_PLACES = {
+    "adelaide": ("Adelaide", "SA", "5000", "08 8"), "melbourne": ("Melbourne", "VIC", "3000", "03 9"),
+    "perth": ("Perth", "WA", "6000", "08 9"),
+}
+STREETS = ("King William", "Flinders", "Collins", "Grenfell", "Pirie", "Bourke", "Swanston", "Currie", "Hindley",
+           "Gawler Place", "Rundle", "Lonsdale")
+CONTACT_NAMES = ("Sarah Mitchell", "David Chen", "Priya Patel", "Tom O'Brien", "Emma Walsh", "Liam Nguyen",
+                 "Grace Kelly", "Noah Russo", "Olivia Brown", "Jack Thompson", "Mia Rossi", "Lucas Martin")
+VENDORS = [
+    ("Ingram Micro Australia", "ingrammicro", "au.ar@ingrammicro.com.au"),
+    ("Dicker Data", "dickerdata", "accounts@dickerdata.com.au"),
+    ("Leader Computers", "leadercomputers", "accounts@leadersystems.com.au"),
+    ("Telstra Business", "telstrabusiness", "billing@telstra.com.au"),
+]
+CATALOG_IDENTIFIERS = {
+    "Managed services agreement - monthly": "MSA-MONTHLY",
+    "Microsoft 365 Business Premium licences": "M365-BP",
+    "Onsite support (hours)": "ONSITE-HR",
+    "Remote support (hours)": "REMOTE-HR",
+    "Firewall subscription renewal": "FW-SUB",
+    "Dell Latitude 5450 laptop": "DELL-LAT5450",
+    "Network switch 24-port PoE": "SW-24POE",
+    "Backup and disaster recovery - monthly": "BDR-MONTHLY",
+    "Project: server migration milestone": "PRJ-MIGRATE",
+    "Security awareness training seats": "SAT-SEAT",
+}
+HOURS = (0.5, 0.75, 1, 1.5, 2, 2.25, 2.5, 3, 3.5, 4, 6.5, 8)
+
+
+def money(value: float | Decimal) -> float:
+    """Round half up to cents, as accounting systems do (Python's round() is banker's on binary floats)."""
+    return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def fmt(value: datetime | None) -> str | None:
+    return format_datetime(value) if value is not None else None
+
+
+def drop_nulls(value: Any) -> Any:
+    """Responses omit null properties, as the real API does."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
+def all_locations() -> dict[str, dict[str, Any]]:
+    """slug -> {cw_location_id, name, timezone}: the demo locations plus the Xero-less Perth."""
+    out = {slug: {"cw_location_id": loc["cw_location_id"], "name": loc["name"], "timezone": loc["timezone"]}
+           for slug, loc in demo.LOCATIONS.items()}
+    out.update(EXTRA_LOCATIONS)
+    return out
+
+
+@dataclass
+class Line:
+    """One invoice line and its GL entry; ``entry_id`` is None on an invoice that has no GL entries."""
+
+    entry_id: int | None
+    description: str
+    quantity: float
+    unit_price: float
+    account: str
+    tax_code_id: int | None
+    tax_xref: str
+    tax_rate: float
+    product: str | None
+    total: float
+    tax: float
+    hours: bool = False
+
+
+@dataclass
+class Invoice:
+    id: int
+    number: str
+    location_id: int
+    company_id: int
+    date: datetime
+    due_days: int
+    description: str
+    lines: list[Line]
+    ar_entry_id: int | None
+    entered_at: datetime
+    closed_at: datetime
+    updated_at: datetime
+    entered_by: str
+    updated_by: str
+    batch_id: int | None = None
+
+    @property
+    def subtotal(self) -> float:
+        return money(sum(Decimal(str(line.total)) for line in self.lines))
+
+    @property
+    def tax(self) -> float:
+        return money(sum(Decimal(str(line.tax)) for line in self.lines))
+
+    @property
+    def total(self) -> float:
+        return money(Decimal(str(self.subtotal)) + Decimal(str(self.tax)))
+
+    @property
+    def gl_entry_ids(self) -> list[int]:
+        if self.ar_entry_id is None:
+            return []
+        return [line.entry_id for line in self.lines if line.entry_id is not None] + [self.ar_entry_id]
+
+
+@dataclass
+class Batch:
+    id: int
+    identifier: str
+    export_invoices: bool
+    export_expenses: bool
+    export_products: bool
+    processed_ids: list[int]
+    invoice_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+    by: str = API_MEMBER
+
+
+@dataclass
+class World:
+    """All state of one simulated ConnectWise tenant."""
+
+    locations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    companies: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tax_codes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[int, Invoice] = field(default_factory=dict)
+    entries: dict[int, int] = field(default_factory=dict)  # GL entry id -> invoice id
+    batches: dict[int, Batch] = field(default_factory=dict)
+    next_invoice_id: int = FIRST_INVOICE_ID
+    next_invoice_number: int = FIRST_INVOICE_NUMBER
+    next_entry_id: int = FIRST_GL_ENTRY_ID
+    next_batch_id: int = 1
+    anchor: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    # ------------------------------------------------------------ references
+
+    def location_ref(self, location_id: int) -> dict[str, Any]:
+        loc = self.locations.get(location_id)
+        return {"id": location_id, "name": loc["name"] if loc else f"Location {location_id}"}
+
+    def company_ref(self, company_id: int) -> dict[str, Any]:
+        comp = self.companies.get(company_id)
+        if comp is None:
+            return {"id": company_id, "identifier": f"unknown-{company_id}", "name": f"Unknown company {company_id}"}
+        return {"id": company_id, "identifier": comp["identifier"], "name": comp["name"]}
+
+    def tax_ref(self, tax_code_id: int | None) -> dict[str, Any] | None:
+        code = self.tax_codes.get(tax_code_id) if tax_code_id is not None else None
+        return {"id": code["id"], "name": code["identifier"]} if code else None
+
+    def tax_code_by(self, identifier: str | None = None, xref: str | None = None) -> dict[str, Any] | None:
+        for code in self.tax_codes.values():
+            if identifier is not None and code["identifier"].lower() == identifier.lower():
+                return code
+            if xref is not None and code["xref"] == xref:
+                return code
+        return None
+
+    def company_terms(self, company_id: int) -> int:
+        comp = self.companies.get(company_id)
+        return int(comp["billingTerms"]["name"].split()[-1]) if comp else 30
+
+    # ------------------------------------------------------------ invoices
+
+    def add_invoice(self, *, location_id: int, company_id: int, invoice_date: datetime, lines: list[dict[str, Any]],
+                    closed_at: datetime, entered_by: str, description: str | None = None,
+                    number: str | None = None, with_gl: bool = True, due_days: int | None = None) -> Invoice:
+        """Close an invoice: it gets GL entries (one per line, plus AR) and shows up as unposted."""
+        built: list[Line] = []
+        for spec in lines:
+            qty, price = float(spec["quantity"]), float(spec["unitPrice"])
+            total = money(Decimal(str(qty)) * Decimal(str(price)))
+            rate = float(spec["rate"])
+            built.append(Line(entry_id=None, description=spec["description"], quantity=qty, unit_price=price,
+                              account=str(spec["accountNumber"]), tax_code_id=spec.get("taxCodeId"),
+                              tax_xref=spec["xref"], tax_rate=rate, product=spec.get("product"), total=total,
+                              tax=money(Decimal(str(total)) * Decimal(str(rate))),
+                              hours=bool(spec.get("hours"))))
+        ar_entry = None
+        if with_gl and built:
+            for line in built:
+                line.entry_id = self.next_entry_id
+                self.next_entry_id += 1
+            ar_entry = self.next_entry_id
+            self.next_entry_id += 1
+        if number is None:
+            number = str(self.next_invoice_number)
+            self.next_invoice_number += 1
+        inv = Invoice(id=self.next_invoice_id, number=number, location_id=location_id, company_id=company_id,
+                      date=invoice_date, due_days=due_days if due_days is not None else self.company_terms(company_id),
+                      description=description or "", lines=built, ar_entry_id=ar_entry,
+                      entered_at=closed_at - timedelta(hours=2, minutes=17), closed_at=closed_at,
+                      updated_at=closed_at, entered_by=entered_by, updated_by=entered_by)
+        self.next_invoice_id += 1
+        self.invoices[inv.id] = inv
+        for entry in inv.gl_entry_ids:
+            self.entries[entry] = inv.id
+        return inv
+
+    def unposted(self) -> list[Invoice]:
+        return [inv for inv in self.invoices.values() if inv.batch_id is None]
+
+    # ------------------------------------------------------------ renderers
+
+    def _info(self, entered: datetime, entered_by: str, updated: datetime, updated_by: str) -> dict[str, Any]:
+        return {"lastUpdated": fmt(updated), "updatedBy": updated_by, "dateEntered": fmt(entered),
+                "enteredBy": entered_by}
+
+    def render_unposted(self, inv: Invoice) -> dict[str, Any]:
+        comp = self.companies.get(inv.company_id)
+        terms = TERMS.get(inv.due_days, {"id": 1, "name": f"Net {inv.due_days}"})
+        return drop_nulls({
+            "id": inv.id, "billingLogId": inv.id, "locationId": inv.location_id,
+            "location": self.location_ref(inv.location_id), "company": self.company_ref(inv.company_id),
+            "accountNumber": comp.get("accountNumber") if comp else None,
+            "billToCompany": self.company_ref(inv.company_id),
+            "billToSite": comp.get("site") if comp else None,
+            "invoiceNumber": inv.number, "invoiceDate": fmt(inv.date), "invoiceType": "Standard",
+            "description": inv.description or None, "billingTerms": terms, "dueDays": str(inv.due_days),
+            "dueDate": fmt(inv.date + timedelta(days=inv.due_days)), "currency": dict(CURRENCY),
+            "subTotal": inv.subtotal, "total": inv.total, "salesTaxAmount": inv.tax,
+            "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
+            "invoiceTaxableFlag": True, "itemTaxableFlag": any(line.tax_rate > 0 for line in inv.lines),
+            "avalaraTaxFlag": False,
+            "hasTime": any(line.hours for line in inv.lines), "hasExpenses": False,
+            "hasProducts": any(not line.hours for line in inv.lines),
+            "createdBy": inv.entered_by, "dateClosed": fmt(inv.closed_at),
+            "_info": self._info(inv.entered_at, inv.entered_by, inv.updated_at, inv.updated_by),
+        })
+
+    def render_invoice(self, inv: Invoice) -> dict[str, Any]:
+        comp = self.companies.get(inv.company_id)
+        terms = TERMS.get(inv.due_days, {"id": 1, "name": f"Net {inv.due_days}"})
+        batch = self.batches.get(inv.batch_id) if inv.batch_id is not None else None
+        service = money(sum(Decimal(str(line.total)) for line in inv.lines if line.hours or line.account == "210"))
+        return drop_nulls({
+            "id": inv.id, "invoiceNumber": inv.number, "type": "Standard", "status": dict(CLOSED),
+            "company": self.company_ref(inv.company_id), "billToCompany": self.company_ref(inv.company_id),
+            "shipToCompany": self.company_ref(inv.company_id),
+            "accountNumber": comp.get("accountNumber") if comp else None,
+            "applyToType": "All", "billingSite": comp.get("site") if comp else None,
+            "billingTerms": terms, "reference": inv.description or None,
+            "date": fmt(inv.date), "dueDate": fmt(inv.date + timedelta(days=inv.due_days)),
+            "locationId": inv.location_id, "location": self.location_ref(inv.location_id),
+            "taxableFlag": True, "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
+            "currency": dict(CURRENCY),
+            "serviceTotal": service, "productTotal": money(Decimal(str(inv.subtotal)) - Decimal(str(service))),
+            "expenseTotal": 0.0, "subtotal": inv.subtotal, "salesTax": inv.tax, "total": inv.total,
+            "payments": 0.0, "credits": 0.0, "balance": inv.total, "specialInvoiceFlag": False,
+            "closedBy": inv.entered_by,
+            "glBatch": {"id": batch.id, "name": batch.identifier} if batch else None,
+            "_info": self._info(inv.entered_at, inv.entered_by, inv.updated_at, inv.updated_by),
+        })
+
+    def render_batch(self, batch: Batch) -> dict[str, Any]:
+        return {"id": batch.id, "batchIdentifier": batch.identifier, "exportInvoicesFlag": batch.export_invoices,
+                "exportExpensesFlag": batch.export_expenses, "exportProductsFlag": batch.export_products,
+                "closedFlag": True,
+                "_info": self._info(batch.created_at, batch.by, batch.updated_at, batch.by)}
+
+    def render_location(self, loc: dict[str, Any]) -> dict[str, Any]:
+        return {"id": loc["id"], "ownerLevelId": 2, "structureLevel": {"id": 2, "name": "Location"},
+                "name": loc["name"], "timeZoneSetup": {"id": loc["tz_id"], "name": loc["timezone"]},
+                "reportsTo": {"id": 1, "name": "Corporate"}, "locationFlag": True, "clientFlag": False,
+                "workRoleIds": [], "departmentIds": [10, 20],
+                "_info": self._info(self.anchor - timedelta(days=900), "admin", self.anchor - timedelta(days=400),
+                                    "admin")}
+
+    def render_tax_code(self, code: dict[str, Any]) -> dict[str, Any]:
+        stamp = self.anchor - timedelta(days=700)
+        return {"id": code["id"], "identifier": code["identifier"], "description": code["description"],
+                "invoiceCaption": "GST" if code["rate"] else "Tax", "defaultFlag": code["id"] == 1,
+                "effectiveDate": "2000-07-01T00:00:00Z", "country": dict(COUNTRY),
+                "levelOneRate": round(code["rate"] * 100, 4), "levelOneRateType": "Percent",
+                "levelOneCaption": "GST", "levelOneTaxCodeXref": code["xref"], "levelOneAgencyXref": "ATO",
+                "levelOneServicesFlag": True, "levelOneProductsFlag": True, "levelOneExpensesFlag": True,
+                "displayOnInvoiceFlag": True,
+                "_info": self._info(stamp, "admin", stamp, "admin")}
+
+    # ------------------------------------------------------------ the GL export
+
+    def export(self, invoices: list[Invoice]) -> dict[str, Any]:
+        """GLExport of ``invoices`` (those with GL entries); customers are the companies they name."""
+        customers: dict[int, dict[str, Any]] = {}
+        transactions = []
+        for inv in invoices:
+            if not inv.gl_entry_ids:
+                continue
+            if inv.company_id not in customers:
+                customers[inv.company_id] = self._customer(inv.company_id)
+            transactions.append(self._transaction(inv))
+        return drop_nulls({"exportSettings": {}, "vendors": [], "customers": list(customers.values()),
+                           "transactions": transactions, "expenses": [], "expenseBills": [],
+                           "purchaseTransactions": [], "adjustmentTransactions": [], "inventoryTransfers": []})
+
+    def _customer(self, company_id: int) -> dict[str, Any]:
+        comp = self.companies.get(company_id)
+        due = self.company_terms(company_id)
+        return {"company": self.company_ref(company_id), "accountNumber": comp.get("accountNumber") if comp else None,
+                "companyType": dict(CLIENT_TYPE) if comp else None,
+                "contact": comp.get("billingContact") if comp else None, "site": comp.get("site") if comp else None,
+                "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1), "taxable": True,
+                "billingTerms": TERMS.get(due), "billingTermsXref": str(due), "dueDays": due,
+                "currency": dict(CURRENCY)}
+
+    def _transaction(self, inv: Invoice) -> dict[str, Any]:
+        comp = self.companies.get(inv.company_id)
+        terms = TERMS.get(inv.due_days, {"id": 1, "name": f"Net {inv.due_days}"})
+        levels: dict[str, list[Decimal]] = {}
+        for line in inv.lines:
+            bucket = levels.setdefault(line.tax_xref, [Decimal(0), Decimal(0)])
+            bucket[0] += Decimal(str(line.total))
+            bucket[1] += Decimal(str(line.tax))
+        taxable = money(sum(Decimal(str(line.total)) for line in inv.lines if line.tax_rate > 0))
+        return {
+            "id": inv.id, "documentNumber": inv.number, "documentDate": fmt(inv.date), "documentType": "Invoice",
+            "glTypeId": "IN", "glClass": "AR", "accountNumber": AR_ACCOUNT,
+            "company": self.company_ref(inv.company_id), "companyType": dict(CLIENT_TYPE) if comp else None,
+            "companyAccountNumber": comp.get("accountNumber") if comp else None,
+            "site": comp.get("site") if comp else None, "shipToCompany": self.company_ref(inv.company_id),
+            "billingTerms": terms, "billingTermsXref": str(inv.due_days),
+            "dueDate": fmt(inv.date + timedelta(days=inv.due_days)), "dueDays": inv.due_days,
+            "currency": dict(CURRENCY), "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
+            "taxable": taxable > 0, "taxableTotal": taxable,
+            "taxLevels": [{"taxLevel": 1, "taxCodeXref": xref, "taxableAmount": money(amounts[0]),
+                           "taxAmount": money(amounts[1])} for xref, amounts in levels.items()],
+            "salesTax": inv.tax, "total": inv.total, "description": inv.description or None,
+            "memo": f"Invoice {inv.number}", "billingType": "Standard",
+            "glEntryIds": ",".join(str(e) for e in inv.gl_entry_ids),
+            "detail": [self._detail(inv, line) for line in inv.lines],
+        }
+
+    def _detail(self, inv: Invoice, line: Line) -> dict[str, Any]:
+        return {
+            "id": line.entry_id, "documentDate": fmt(inv.date), "documentType": "Invoice", "glTypeId": "R",
+            "glClass": "R", "accountNumber": line.account, "description": line.description,
+            "memo": line.description, "itemDescription": line.description, "salesDescription": line.description,
+            "quantity": line.quantity, "itemPrice": line.unit_price, "total": line.total,
+            "taxableFlag": line.tax_rate > 0, "itemTaxableFlag": line.tax_rate > 0,
+            "taxCode": self.tax_ref(line.tax_code_id), "taxCodeXref": line.tax_xref,
+            "taxRate": line.tax_rate, "taxRatePercent": round(line.tax_rate * 100, 4),
+            "taxLevels": [{"taxLevel": 1, "taxCodeXref": line.tax_xref, "taxAmount": line.tax,
+                           "taxableAmount": line.total}],
+            "product": {"id": _product_id(line.product), "identifier": line.product} if line.product else None,
+            "currency": dict(CURRENCY),
+        }
+
+
+def _product_id(identifier: str) -> int:
+    known = list(CATALOG_IDENTIFIERS.values())
+    return 3001 + known.index(identifier) if identifier in known else 3999
+
+
+# ---------------------------------------------------------------- demo data
+
+def _build_companies(world: World, rng: random.Random) -> None:
+    places = all_locations()
+    cid = FIRST_COMPANY_ID
+    entries = [(name, ident, email, False) for name, ident, email in demo.COMPANIES]
+    entries += [(name, ident, email, True) for name, ident, email in VENDORS]
+    for i, (name, ident, email, vendor) in enumerate(entries):
+        slugs = demo.COMPANY_LOCATIONS.get(ident, ("adelaide",))
+        city, state, zipcode, phone = LOCATION_PLACES.get(slugs[0], LOCATION_PLACES["adelaide"])
+        if vendor:
+            city, state, zipcode, phone = ("Sydney", "NSW", "2000", "02 9")
+        domain = email.split("@", 1)[1]
+        terms = 14 if (i % 5 == 4 and not vendor) else 30
+        stamp = world.anchor - timedelta(days=rng.randint(200, 1500), hours=rng.randint(0, 23))
+        updated = world.anchor - timedelta(days=rng.randint(50, 190), hours=rng.randint(0, 23))
+        contact = CONTACT_NAMES[i % len(CONTACT_NAMES)]
+        world.companies[cid] = {
+            "id": cid, "identifier": ident, "name": name, "status": dict(ACTIVE),
+            "addressLine1": f"{rng.randint(1, 250)} {rng.choice(STREETS)} Street", "city": city, "state": state,
+            "zip": zipcode, "country": dict(COUNTRY),
+            "phoneNumber": f"{phone}{rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            "website": f"www.{domain}", "accountNumber": f"{'V' if vendor else 'C'}{cid:05d}",
+            "territory": world.location_ref(places[slugs[0]]["cw_location_id"]) if not vendor else None,
+            "taxCode": None, "taxCodeId": 1, "billingTerms": dict(TERMS[terms]),
+            "billingContact": {"id": 900 + cid, "name": contact},
+            "defaultContact": {"id": 900 + cid, "name": contact},
+            "invoiceToEmailAddress": email, "invoiceDeliveryMethod": {"id": 2, "name": "Email"},
+            "currency": dict(CURRENCY), "isVendorFlag": vendor, "vendorIdentifier": ident if vendor else None,
+            "types": [dict(VENDOR_TYPE if vendor else CLIENT_TYPE)], "site": {"id": 1000 + cid, "name": "Main"},
+            "billingSite": {"id": 1000 + cid, "name": "Main"}, "deletedFlag": False, "leadFlag": False,
+            "unsubscribeFlag": False, "mobileGuid": None,
+            "_info": {"lastUpdated": fmt(updated), "updatedBy": "admin", "dateEntered": fmt(stamp),
+                      "enteredBy": "admin"},
+        }
+        world.companies[cid]["taxCode"] = world.tax_ref(1)
+        cid += 1
+
+
+def render_company(comp: dict[str, Any]) -> dict[str, Any]:
+    return drop_nulls({k: v for k, v in comp.items() if k != "taxCodeId"})
+
+
+def demo_lines(rng: random.Random, world: World) -> list[dict[str, Any]]:
+    """1-5 distinct lines from the catalogue; hours in quarters, licences by the seat; ~10% of lines GST-free."""
+    lines = []
+    gst, free = world.tax_codes[1], world.tax_codes[2]
+    for description, account, price in rng.sample(demo.LINE_CATALOGUE, rng.randint(1, 5)):
+        hours = "(hours)" in description
+        if hours:
+            qty: float = rng.choice(HOURS)
+        elif "licences" in description or "seats" in description:
+            qty = rng.randint(5, 60)
+        elif account == "220":
+            qty = rng.randint(1, 4)
+        else:
+            qty = 1
+        code = free if rng.random() < 0.1 else gst
+        lines.append({"description": description, "quantity": qty, "unitPrice": price, "accountNumber": account,
+                      "taxCodeId": code["id"], "xref": code["xref"], "rate": code["rate"],
+                      "product": CATALOG_IDENTIFIERS.get(description), "hours": hours})
+    return lines
+
+
+def build_world(seed: int, invoices_per_location: dict[str, int], anchor: date | None = None,
+                stuck_invoice: bool = False) -> World:
+    """The demo tenant: same seed, same sizes and same anchor day give the same data, byte for byte."""
+    anchor_day = anchor or datetime.now(UTC).date()
+    world = World(anchor=datetime.combine(anchor_day, time(0, 0), tzinfo=UTC))
+    rng = random.Random(seed)
+    places = all_locations()
+    unknown = set(invoices_per_location) - set(places)
+    if unknown:
+        raise ValueError(f"unknown location slugs {sorted(unknown)}; known: {sorted(places)}")
+    for slug, loc in places.items():
+        lid = loc["cw_location_id"]
+        world.locations[lid] = {"id": lid, "name": loc["name"], "timezone": loc["timezone"], "slug": slug,
+                                "tz_id": {"Australia/Adelaide": 5, "Australia/Melbourne": 6}.get(loc["timezone"], 7)}
+    for code in demo.CW_TAX_CODES:
+        world.tax_codes[code["id"]] = dict(code)
+    _build_companies(world, rng)
+    by_ident = {c["identifier"]: cid for cid, c in world.companies.items() if not c["isVendorFlag"]}
+
+    drafts = []
+    for slug, loc in places.items():
+        count = int(invoices_per_location.get(slug, 0))
+        local = [by_ident[i] for i, slugs in demo.COMPANY_LOCATIONS.items() if slug in slugs and i in by_ident]
+        local = local or sorted(by_ident.values())
+        for seq in range(count):
+            day = world.anchor - timedelta(days=rng.randint(1, 45))
+            closed = day + timedelta(hours=rng.randint(8, 17), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
+            drafts.append((closed, loc["cw_location_id"], seq, slug, rng.choice(local), day, demo_lines(rng, world),
+                           rng.choice(STAFF)))
+    drafts.sort(key=lambda d: (d[0], d[1], d[2]))
+    stuck_done = not stuck_invoice
+    for closed, lid, _seq, slug, company_id, day, lines, staff in drafts:
+        stuck = slug == "adelaide" and not stuck_done
+        stuck_done = stuck_done or stuck
+        month = day.strftime("%B %Y")
+        description = ("Hardware supply - GL mapping missing" if stuck
+                       else f"{world.companies[company_id]['name']} - services {month}")
+        world.add_invoice(location_id=lid, company_id=company_id, invoice_date=day, lines=lines, closed_at=closed,
+                          entered_by=staff, description=description, with_gl=not stuck)
+    return world

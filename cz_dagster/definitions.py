@@ -15,8 +15,10 @@ money_job = define_asset_job(
     description="Invoices (and their contacts) for one tenant-location.",
 )
 
+all_assets = [contacts, invoices]
+
 defs = Definitions(
-    assets=[contacts, invoices],
+    assets=all_assets,
     jobs=[money_job],
     sensors=[tenants_sensor],
     resources={

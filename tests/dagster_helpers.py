@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, materialize
 
-from cz_dagster.definitions import defs
+from cz_dagster.definitions import all_assets
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, XeroResource
 from tests.conftest import StoreEnv
@@ -22,8 +22,7 @@ def run_assets(store_env: StoreEnv, keys: list[str], partition: str, instance: D
     instance = instance or DagsterInstance.ephemeral()
     if partition not in instance.get_dynamic_partitions(tenant_location.name):
         instance.add_dynamic_partitions(tenant_location.name, [partition])
-    graph = defs.resolve_asset_graph()
-    assets = [graph.get(k).assets_def for k in (graph.get_all_asset_keys()) if "/".join(k.path) in keys]
+    assets = [a for a in all_assets if a.key.to_user_string() in keys]
     return materialize(assets, partition_key=partition, resources=resources(store_env, **xero_overrides),
                        instance=instance, raise_on_error=raise_on_error)
 

@@ -53,8 +53,8 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
         tenant, location = resolve(store, context.partition_key)
     except (StoreError, ValueError) as exc:
         raise Failure(description=str(exc)) from None
-    recorder = CallRecorder(store, tenant.slug, location.slug, context.run_id)
-    scope = SyncScope(store, tenant, location, recorder, context.run_id,
+    recorder = CallRecorder(store, tenant.slug, location.slug, context.run.run_id)
+    scope = SyncScope(store, tenant, location, recorder, context.run.run_id,
                       disabled=not (tenant.enabled and location.enabled))
     try:
         yield scope

@@ -44,7 +44,7 @@ def fetch_all_contacts(xc, page_size: int = 1000) -> list[dict[str, Any]]:  # no
 def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
     store, tenant, loc = scope.store, scope.tenant.slug, scope.location.slug
     cw = connectwise(scope, cw_res)
-    export = cw.export_invoices(scope.location.cw_location_id)
+    export = cw.export_invoices(scope.location.cw_location_id, surface="contacts")
     needed: dict[int, dict[str, Any]] = {}
     for txn in export.get("transactions") or []:
         company = txn.get("company") or {}

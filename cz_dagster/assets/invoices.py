@@ -71,6 +71,7 @@ class InvoiceSync:
         self.by_key = {(i.id, i.version): i for i in invoices}
         self.ledger.record([(i.id, i.version, i.number) for i in invoices])
         rows = {r.key: r for r in self.ledger.rows([i.id for i in invoices]) if r.key in self.by_key}
+        stuck = self.find_stuck(len(invoices))  # counted now: posting changes what ConnectWise counts
         self.contact_ids = {k: m.target_id for k, m in
                             Mappings(self.scope.store, self.scope.tenant.slug, self.scope.location.slug,
                                      MAPPING_KIND).all().items()}
@@ -83,7 +84,6 @@ class InvoiceSync:
             self.counts["deferred"] = len(self.ledger.in_state("pending", "sending"))
         self.ledger.mark_error_many(self.errors)
         self.acknowledge()
-        stuck = self.find_stuck(len(invoices))
         self.ledger.close_missing([i.id for i in invoices] + stuck, "no longer unposted in ConnectWise")
         self.counts["failed"] = len(self.errors)
         self.counts["skipped"] = sum(1 for k, r in rows.items() if r.state == "done")

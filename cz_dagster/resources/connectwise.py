@@ -140,11 +140,11 @@ class ConnectWiseClient:
         """Incremental read: records changed since the cursor, less an overlap for clock skew and late commits."""
         return None if last is None else f"_info/lastUpdated >= [{cw_datetime(last - overlap)}]"
 
-    def export_invoices(self, location_id: int) -> dict[str, Any]:
+    def export_invoices(self, location_id: int, *, surface: str = "invoices") -> dict[str, Any]:
         """Every unposted invoice of a location with its GL detail lines, in one call (the Accounting Interface)."""
         body = {"locationId": location_id, "exportInvoicesFlag": True, "exportExpensesFlag": False,
                 "exportProductsFlag": False, "summarizeInvoices": "Detailed"}
-        return self.request("POST", "finance/accounting/export", surface="invoices", json=body).json()
+        return self.request("POST", "finance/accounting/export", surface=surface, json=body).json()
 
     # -- writes ----------------------------------------------------------------------------------------------
     def find_batch(self, identifier: str, *, surface: str) -> dict[str, Any] | None:

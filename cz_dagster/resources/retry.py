@@ -26,7 +26,7 @@ class RetryPolicy:
     retry_after_cap: float = 120.0
 
     def retrying(self, on_retry: Callable[[TransientError], None] | None = None) -> Retrying:
-        backoff = wait_exponential_jitter(initial=self.base_delay, max=self.max_delay, jitter=self.base_delay)
+        backoff = wait_exponential_jitter(multiplier=self.base_delay, max=self.max_delay, jitter=self.base_delay)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None

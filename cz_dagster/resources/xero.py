@@ -107,8 +107,6 @@ class _LoggingApiClient(ApiClient):
             owner.recorder.record(system=system, surface=owner.surface, method=method, url=full_url,
                                   status=exc.status, duration_ms=int((time.monotonic() - started) * 1000),
                                   request=request_body, response=exc.body)
-            if not is_token_call:
-                owner.after_call(_headers(exc.headers))
             raise
         except urllib3.exceptions.HTTPError as exc:
             owner.recorder.record(system=system, surface=owner.surface, method=method, url=full_url, status=None,
@@ -187,14 +185,15 @@ class XeroClient:
 
     # -- pacing ----------------------------------------------------------------------------------------------
     def before_call(self) -> None:
+        """Client-side pacing: stay under this process's share of the minute limit (a sliding window), and stop
+        once Xero says the day's budget is spent; a 429 that still comes is honoured by its Retry-After."""
         if self.day_remaining is not None and self.day_remaining <= self.day_reserve:
             raise XeroDailyLimitReached(f"Xero organisation {self.xero_tenant_id}: daily call budget spent")
         now = time.monotonic()
         while self._recent and now - self._recent[0] >= 60:
             self._recent.popleft()
-        if len(self._recent) >= self.minute_budget or self.minute_remaining == 0:
-            wait = 60 - (now - self._recent[0]) if self._recent else 1.0
-            time.sleep(max(wait, 0.05))
+        if len(self._recent) >= self.minute_budget:
+            time.sleep(max(60 - (now - self._recent[0]), 0.05))
         self._recent.append(time.monotonic())
 
     def after_call(self, headers: dict[str, str]) -> None:

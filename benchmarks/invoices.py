@@ -14,8 +14,6 @@ from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
-from cz_dagster.sandbox.connectwise import ConnectWiseSandboxConfig, create_connectwise_app
-from cz_dagster.sandbox.xero import XeroSandboxConfig, create_xero_app
 from dagster import DagsterInstance, materialize
 
 from cz_dagster.assets.contacts import contacts
@@ -23,7 +21,10 @@ from cz_dagster.assets.invoices import invoices
 from cz_dagster.demo_setup import register_demo
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.sandbox import demo
+from cz_dagster.sandbox.connectwise import ConnectWiseSandboxConfig, create_connectwise_app
 from cz_dagster.sandbox.runner import SandboxServer
+from cz_dagster.sandbox.xero import XeroSandboxConfig, create_xero_app
 from cz_dagster.store.db import Store
 from cz_dagster.store.settings import Settings
 
@@ -56,7 +57,9 @@ def main() -> None:
         cw_calls = httpx.get(f"{cw.url}/_sandbox/calls").json()
         writes = [c for c in xero_calls if c["method"] in ("PUT", "POST") and "/Invoices" in c["path"]]
         cw_reads = [c for c in cw_calls if c["method"] == "GET" or c["path"].endswith("/finance/accounting/export")]
-        posted = sum(1 for i in httpx.get(f"{xero.url}/_sandbox/state").json()["organisations"][0]["invoices"])
+        orgs = httpx.get(f"{xero.url}/_sandbox/state").json()["organisations"]
+        adelaide = next(o for o in orgs if o["tenant_id"] == demo.LOCATIONS["adelaide"]["xero_tenant_id"])
+        posted = len({i["InvoiceNumber"] for i in adelaide["invoices"]})
         print(f"invoices unposted:                     {n}")
         print(f"invoices in Xero after the run:        {posted}")
         print(f"Xero write calls / ceil(N/50):         {len(writes)} / {math.ceil(n / 50)} = "

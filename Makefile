@@ -21,7 +21,7 @@ venv: $(BIN)/cz
 # The sandbox (both simulators, demo tenant registered), then `dagster dev` on 127.0.0.1 with SQLite storage.
 demo: venv
 	@mkdir -p $(DEMO_DIR)/dagster_home
-	@cp deploy/dagster.dev.yaml $(DEMO_DIR)/dagster_home/dagster.yaml
+	@cp dagster.yaml $(DEMO_DIR)/dagster_home/dagster.yaml
 	@test -f $(DEMO_DIR)/secret.keys || $(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $(DEMO_DIR)/secret.keys
 	@chmod 600 $(DEMO_DIR)/secret.keys
 	@echo "starting the sandbox (ConnectWise :$(CW_PORT), Xero :$(XERO_PORT)) and dagster dev on http://127.0.0.1:$(DAGSTER_PORT)"

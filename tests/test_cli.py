@@ -96,3 +96,41 @@ def test_xero_connect_authorization_code_flow(store_env, sandbox):
     assert "acme__perth: no organisation of this grant matches" in err
     assert store.location("acme", "adelaide").xero_org_name == "Adelaide"
     assert XeroTokens(store, "acme").load().status == "active"
+
+
+def test_cz_sandbox_serves_and_registers_the_demo(store_env, tmp_path):
+    """`cz sandbox` (what `make demo` runs): both simulators up, the demo tenant in the store, partitions in
+    DAGSTER_HOME."""
+    import socket
+    import time
+
+    from dagster import DagsterInstance
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, **store_env.env, "DAGSTER_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "cz_dagster.cli", "sandbox", "--cw-port", str(ports[0]),
+                             "--xero-port", str(ports[1])], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 90
+        for line in proc.stdout:
+            lines.append(line)
+            if "serving;" in line or time.monotonic() > deadline:
+                break
+        assert any("demo tenant registered" in line and "demo__adelaide, demo__melbourne" in line for line in lines)
+        state = httpx.get(f"http://127.0.0.1:{ports[1]}/_sandbox/state", timeout=10).json()
+        assert [o["name"] for o in state["organisations"]] == ["Adelaide", "Melbourne"]
+        assert store_env.store.location("demo", "melbourne").xero_tenant_id == demo.LOCATIONS["melbourne"][
+            "xero_tenant_id"]
+        with DagsterInstance.from_config(str(home)) as instance:
+            assert instance.get_dynamic_partitions("tenant_location") == ["demo__adelaide", "demo__melbourne"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

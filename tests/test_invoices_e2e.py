@@ -229,3 +229,21 @@ def test_invoice_without_gl_entries_is_reported(demo_env):
     assert row.label == "NO-GL-1" and "no GL entries" in row.last_error and "open billing status" in row.last_error
     again = metadata(run_assets(demo_env.store_env, ["xero/invoices"], ADL), "xero/invoices")
     assert again["api_calls_connectwise"] == 2 and again.get("api_calls_xero", 0) == 0  # export + count
+
+
+def test_daily_budget_spent_defers_cleanly_then_resumes(demo_env):
+    """Xero's day limit: the run stops sending, succeeds, and leaves the rest pending; the next day's run
+    finishes the job without duplicates."""
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    sandbox.post("xero", "/_sandbox/config", {"day_limit": 4})  # contacts GET + PUT, then two invoice batches
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(result, "xero/invoices")
+    assert result.success and meta["posted"] == 100 and meta["deferred"] == len(expected) - 100
+    assert meta["failed"] == 0
+    states = Ledger(demo_env.store, "demo", "adelaide", "invoices").counts()
+    assert states == {"done": 100, "pending": len(expected) - 100}
+    sandbox.post("xero", "/_sandbox/config", {"day_limit": 5000})  # the next day: the budget is back
+    again = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
+    assert again["posted"] == len(expected) - 100 and again["failed"] == 0
+    assert_exactly_once(sandbox, "adelaide", expected)

@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from cz_dagster.assets.contacts import contacts
 from cz_dagster.assets.invoices import invoices
+from cz_dagster.assets.reference import reference_assets
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sensors.tenants import tenants_sensor
 
@@ -15,11 +16,17 @@ money_job = define_asset_job(
     description="Invoices (and their contacts) for one tenant-location.",
 )
 
-all_assets = [contacts, invoices]
+all_assets = [contacts, invoices, *reference_assets]
+
+reference_job = define_asset_job(
+    "reference_job",
+    selection=AssetSelection.groups("reference"),
+    description="Mirror the Xero reference data of one tenant-location's organisation.",
+)
 
 defs = Definitions(
     assets=all_assets,
-    jobs=[money_job],
+    jobs=[money_job, reference_job],
     sensors=[tenants_sensor],
     resources={
         "store": StoreResource(),

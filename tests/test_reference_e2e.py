@@ -1,0 +1,32 @@
+"""Reference mirrors: Xero's reference data of each location's organisation, stored with what changed."""
+
+from __future__ import annotations
+
+from cz_dagster.sandbox import demo
+from cz_dagster.store.reference import ReferenceMirror
+from tests.dagster_helpers import metadata, run_assets
+
+ADL = "demo__adelaide"
+MIRRORS = ["xero/accounts", "xero/currencies", "xero/tax_rates", "xero/invoice_statuses"]
+
+
+def test_mirrors_store_and_report_changes(demo_env):
+    sandbox = demo_env.sandbox
+    result = run_assets(demo_env.store_env, MIRRORS, ADL)
+    tax = metadata(result, "xero/tax_rates")
+    assert tax["records"] == len(demo.XERO_TAX_RATES) == tax["added"] and tax["changed"] == tax["removed"] == 0
+    assert metadata(result, "xero/invoice_statuses")["records"] == 6
+    assert metadata(result, "xero/invoice_statuses").get("api_calls_xero", 0) == 0
+    stored = ReferenceMirror(demo_env.store, "demo", "adelaide", "tax_rates").items()
+    assert stored["OUTPUT"]["Status"] == "ACTIVE" and stored["OUTPUT"]["Name"] == "GST on Income"
+    accounts = ReferenceMirror(demo_env.store, "demo", "adelaide", "accounts").items()
+    assert {a["Code"] for a in demo.XERO_ACCOUNTS} <= set(accounts)
+    assert ReferenceMirror(demo_env.store, "demo", "melbourne", "tax_rates").items() == {}  # per organisation
+
+    tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
+    sandbox.post("xero", f"/_sandbox/tax_rates/{tid}/EXEMPTEXPORT/status", {"Status": "DELETED"})
+    again = metadata(run_assets(demo_env.store_env, ["xero/tax_rates"], ADL), "xero/tax_rates")
+    assert again["added"] == 0 and again["changed"] + again["removed"] == 1
+    assert "EXEMPTEXPORT" in again["changes"]
+    unchanged = metadata(run_assets(demo_env.store_env, ["xero/tax_rates"], ADL), "xero/tax_rates")
+    assert unchanged["added"] == unchanged["changed"] == unchanged["removed"] == 0

@@ -1,0 +1,57 @@
+"""The API clients against the sandbox over HTTP: ConnectWise paging, incremental reads, retry rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
+from cz_dagster.resources.recorder import CallRecorder
+from cz_dagster.resources.retry import RetryPolicy, TransientError
+from cz_dagster.sandbox import demo
+
+
+@pytest.fixture
+def cw(demo_env):  # noqa: ANN001, ANN201
+    recorder = CallRecorder(demo_env.store, "demo", "adelaide", "test")
+    client = ConnectWiseClient(site_url=demo_env.sandbox.cw_url, codebase=demo.CW_CODEBASE,
+                               company_id=demo.CW_COMPANY_ID, public_key=demo.CW_PUBLIC_KEY,
+                               private_key=demo.CW_PRIVATE_KEY, client_id=demo.CW_CLIENT_ID, recorder=recorder,
+                               retry=RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05), page_size=25)
+    yield client
+    client.close()
+
+
+def test_paging_follows_link_headers(cw, demo_env):
+    companies = cw.get_all("company/companies", surface="reference")
+    assert len(companies) == len(demo_env.sandbox.cw_state()["companies"]) > 25
+    assert len({c["id"] for c in companies}) == len(companies)
+    assert cw.recorder.calls["connectwise"] == -(-len(companies) // 25)
+
+
+def test_incremental_condition_with_overlap(cw):
+    assert cw.since_condition(None, timedelta(minutes=10)) is None
+    since = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert cw.since_condition(since, timedelta(minutes=10)) == "_info/lastUpdated >= [2026-01-01T11:50:00Z]"
+    everything = cw.get_all("finance/accounting/unpostedinvoices", surface="invoices",
+                            conditions=cw.since_condition(datetime(2000, 1, 1, tzinfo=UTC), timedelta(0)))
+    nothing = cw.get_all("finance/accounting/unpostedinvoices", surface="invoices",
+                         conditions=cw.since_condition(datetime.now(UTC) + timedelta(days=1), timedelta(0)))
+    assert len(everything) == sum(demo.DEFAULT_INVOICES_PER_LOCATION.values()) and nothing == []
+
+
+def test_retries_transient_not_validation_errors(cw, demo_env):
+    sandbox = demo_env.sandbox
+    sandbox.fault("connectwise", path="*/company/companies", kind="status", status=429, count=1,
+                  headers={"Retry-After": "0"})
+    sandbox.fault("connectwise", path="*/company/companies", kind="drop", when="before", count=1)
+    sandbox.fault("connectwise", path="*/company/companies", kind="status", status=502, count=1)
+    assert cw.get_all("company/companies", surface="reference", conditions="id=250")[0]["id"] == 250
+    assert cw.recorder.retries["connectwise"] == 3 and cw.recorder.rate_limited["connectwise"] == 1
+    with pytest.raises(ConnectWiseError, match="400 InvalidObject"):
+        cw.get_all("company/companies", surface="reference", conditions="nosuchfield=1")
+    assert cw.recorder.retries["connectwise"] == 3  # a validation error is not retried
+    sandbox.fault("connectwise", path="*/company/companies", kind="status", status=503, count=10)
+    with pytest.raises(TransientError, match="503"):
+        cw.get_all("company/companies", surface="reference")

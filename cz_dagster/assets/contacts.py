@@ -26,11 +26,11 @@ CONTACTS_KEY = AssetKey(["xero", "contacts"])
 MAPPING_KIND = "company_contact"
 
 
-def fetch_all_contacts(xc, page_size: int = 1000) -> list[dict[str, Any]]:  # noqa: ANN001
+def fetch_all_contacts(xc, surface: str = "contacts", page_size: int = 1000) -> list[dict[str, Any]]:  # noqa: ANN001
     out: list[dict[str, Any]] = []
     page = 1
     while True:
-        result = xc.call("contacts", xc.accounting.get_contacts, page=page, page_size=page_size,
+        result = xc.call(surface, xc.accounting.get_contacts, page=page, page_size=page_size,
                          include_archived=True)
         batch = [c.to_dict() for c in (result.contacts or [])]
         out.extend({"ContactID": str(c.get("contact_id")), "Name": c.get("name"),
@@ -41,38 +41,36 @@ def fetch_all_contacts(xc, page_size: int = 1000) -> list[dict[str, Any]]:  # no
         page += 1
 
 
-def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
+def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource,
+                    needed: dict[int, dict[str, Any]], surface: str) -> dict[str, Any]:
+    """Every ConnectWise company in ``needed`` (id -> the reference the export carried) gets a Xero contact in
+    this location's organisation: matched, or created; failures go to the ledger of ``surface``. Only companies
+    without a mapping cost API calls, so a steady state costs none."""
     store, tenant, loc = scope.store, scope.tenant.slug, scope.location.slug
-    cw = connectwise(scope, cw_res)
-    export = cw.export_invoices(scope.location.cw_location_id, surface="contacts")
-    needed: dict[int, dict[str, Any]] = {}
-    for txn in export.get("transactions") or []:
-        company = txn.get("company") or {}
-        if company.get("id") is not None:
-            needed[int(company["id"])] = company
     mappings = Mappings(store, tenant, loc, MAPPING_KIND)
     known = mappings.all()
     missing = sorted(cid for cid in needed if str(cid) not in known)
-    ledger = Ledger(store, tenant, loc, "contacts", scope.run_id)
+    ledger = Ledger(store, tenant, loc, surface, scope.run_id)
     moved: list[dict[str, Any]] = []
     errors: dict[tuple[str, str], str] = {}
     counts = {"matched": 0, "created": 0, "failed": 0, "already_mapped": len(needed) - len(missing)}
     if not missing:
-        return {**counts, "moved": moved}
+        return {**counts, "moved": moved, "errors": errors}
 
-    companies = {int(c["id"]): c for c in cw.get_by_ids("company/companies", missing, surface="contacts")}
+    cw = connectwise(scope, cw_res)
+    companies = {int(c["id"]): c for c in cw.get_by_ids("company/companies", missing, surface=surface)}
     versions = {cid: stable_hash(companies.get(cid) or needed[cid]) for cid in missing}
     ledger.record([(str(cid), versions[cid], str(needed[cid].get("name") or cid)) for cid in missing])
     for cid in missing:
         if cid not in companies:
             ref = needed[cid]
             errors[(str(cid), versions[cid])] = (
-                f"unknown customer: ConnectWise company {ref.get('name') or ref.get('identifier')!r} (id {cid}) "
-                "is on an unposted invoice but does not exist in ConnectWise company/companies")
+                f"unknown company: ConnectWise company {ref.get('name') or ref.get('identifier')!r} (id {cid}) is on "
+                "an unposted document but does not exist in ConnectWise company/companies")
 
     xc = xero(scope, xero_res)
     found = [companies[cid] for cid in missing if cid in companies]
-    matches = match_companies(found, fetch_all_contacts(xc)) if found else []
+    matches = match_companies(found, fetch_all_contacts(xc, surface)) if found else []
     to_create: list[dict[str, Any]] = []
     done: dict[tuple[str, str], str] = {}
     for m in matches:
@@ -100,9 +98,9 @@ def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroR
         if not docs:
             continue
         attempt = 1 + max(r.attempts for r in ledger.rows([k[0] for _, k, _ in docs]))
-        idem = idempotency_key("contacts", loc, [k for _, k, _ in docs], attempt)
+        idem = idempotency_key(f"contacts-{surface}", loc, [k for _, k, _ in docs], attempt)
         ledger.mark_sending([k for _, k, _ in docs], idem)
-        result = xc.call("contacts", xc.accounting.create_contacts, contacts={"Contacts": [d for _, _, d in docs]},
+        result = xc.call(surface, xc.accounting.create_contacts, contacts={"Contacts": [d for _, _, d in docs]},
                          summarize_errors=False, idempotency_key=idem)
         created: dict[tuple[str, str], str] = {}
         for (company, key, _doc), element in zip(docs, result.contacts or [], strict=False):
@@ -119,6 +117,22 @@ def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroR
     ledger.mark_error_many(errors)
     counts["failed"] = len(errors)
     return {**counts, "moved": moved, "errors": errors}
+
+
+def companies_on(export: dict[str, Any], collection: str, *ref_keys: str) -> dict[int, dict[str, Any]]:
+    """The company references the export's documents carry (customers on invoices, vendors on procurement)."""
+    needed: dict[int, dict[str, Any]] = {}
+    for txn in export.get(collection) or []:
+        ref = next((txn.get(k) for k in ref_keys if txn.get(k)), None) or {}
+        if ref.get("id") is not None:
+            needed[int(ref["id"])] = ref
+    return needed
+
+
+def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
+    cw = connectwise(scope, cw_res)
+    export = cw.export_invoices(scope.location.cw_location_id, surface="contacts")
+    return ensure_contacts(scope, cw_res, xero_res, companies_on(export, "transactions", "company"), "contacts")
 
 
 @asset(

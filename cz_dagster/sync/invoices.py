@@ -18,8 +18,9 @@ class RecordError(ValueError):
 
 
 @dataclass
-class SourceInvoice:
-    """One unposted ConnectWise invoice as exported, with what the ledger and Xero need."""
+class SourceDoc:
+    """One unposted ConnectWise document (an invoice, or procurement for a bill) as exported, with what the
+    ledger, Xero and the accounting batch need. ``reference`` is the Xero Reference we control."""
 
     id: str
     number: str
@@ -29,6 +30,10 @@ class SourceInvoice:
     raw: dict[str, Any]
     version: str = ""
     errors: list[str] = field(default_factory=list)
+    reference: str = ""
+
+
+SourceInvoice = SourceDoc
 
 
 def money(value: Any) -> Decimal:
@@ -75,14 +80,16 @@ def source_invoices(export: dict[str, Any]) -> list[SourceInvoice]:
         except RecordError as exc:
             gl_ids, errors = [], [str(exc)]
         number = str(txn.get("documentNumber") or "").strip()
-        inv = SourceInvoice(id=str(txn.get("id") or number), number=number, company_id=company.get("id"),
-                            company_name=str(company.get("name") or company.get("identifier") or "?"),
-                            gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors)
+        sid = str(txn.get("id") or number)
+        inv = SourceDoc(id=sid, number=number, company_id=company.get("id"),
+                        company_name=str(company.get("name") or company.get("identifier") or "?"),
+                        gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors,
+                        reference=f"CW-INV-{sid}")
         out.append(inv)
     return out
 
 
-def _date(value: Any, what: str) -> str:
+def iso_date(value: Any, what: str) -> str:
     if not value:
         raise RecordError(f"{what} is missing")
     text = str(value)[:10]
@@ -107,43 +114,14 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
             "in this organisation; check the company exists in ConnectWise and see the xero/contacts run")
     if not inv.gl_entry_ids:
         raise RecordError("ConnectWise exported no GL entries for this invoice, so it could not be marked posted")
-    details = txn.get("detail") or []
-    if not details:
-        raise RecordError("the invoice has no lines")
-    lines = []
-    for n, line in enumerate(details, start=1):
-        where = f"line {n}"
-        tax_type = (line.get("taxCodeXref") or "").strip()
-        if not tax_type:
-            code = (line.get("taxCode") or {}).get("identifier") or "(none)"
-            raise RecordError(f"{where}: tax code {code} has no Xero tax type; set the Xero TaxType as the "
-                              "tax code's xref in ConnectWise")
-        account = str(line.get("accountNumber") or "").strip()
-        if not account:
-            raise RecordError(f"{where}: no GL account number; map the product or work type to a GL account")
-        try:
-            qty = money(line.get("quantity") if line.get("quantity") is not None else 1)
-            price = money(line.get("itemPrice") if line.get("itemPrice") is not None else line.get("total"))
-        except RecordError as exc:
-            raise RecordError(f"{where}: {exc}") from None
-        description = str(line.get("description") or line.get("itemDescription") or line.get("memo") or "").strip()
-        if not description:
-            description = "ConnectWise invoice line"
-        lines.append({
-            "Description": description[:4000],
-            "Quantity": float(qty),
-            "UnitAmount": float(price),
-            "AccountCode": account,
-            "TaxType": tax_type,
-            "LineAmount": float((qty * price).quantize(CENT, rounding=ROUND_HALF_UP)),
-        })
+    lines = xero_lines(txn.get("detail") or [], price_keys=("itemPrice",), what="invoice")
     doc: dict[str, Any] = {
         "Type": "ACCREC",
         "InvoiceNumber": inv.number,
-        "Reference": f"CW-INV-{inv.id}",
+        "Reference": inv.reference,
         "Contact": {"ContactID": contact_id},
-        "Date": _date(txn.get("documentDate"), "invoice date"),
-        "DueDate": _date(txn.get("dueDate") or txn.get("documentDate"), "due date"),
+        "Date": iso_date(txn.get("documentDate"), "invoice date"),
+        "DueDate": iso_date(txn.get("dueDate") or txn.get("documentDate"), "due date"),
         "LineAmountTypes": "Exclusive",
         "Status": status,
         "LineItems": lines,
@@ -152,6 +130,39 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
     if currency:
         doc["CurrencyCode"] = currency
     return doc
+
+
+def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], what: str) -> list[dict[str, Any]]:
+    """Xero line items from ConnectWise GL detail lines; the first problem found is a RecordError naming the line."""
+    if not details:
+        raise RecordError(f"the {what} has no lines")
+    lines = []
+    for n, line in enumerate(details, start=1):
+        where = f"line {n}"
+        tax_type = (line.get("taxCodeXref") or "").strip()
+        if not tax_type:
+            code = (line.get("taxCode") or {}).get("identifier") or (line.get("taxCode") or {}).get("name") or "(none)"
+            raise RecordError(f"{where}: tax code {code} has no Xero tax type; set the Xero TaxType as the "
+                              "tax code's xref in ConnectWise")
+        account = str(line.get("accountNumber") or "").strip()
+        if not account:
+            raise RecordError(f"{where}: no GL account number; map the product or work type to a GL account")
+        price_raw = next((line.get(k) for k in price_keys if line.get(k) is not None), line.get("total"))
+        try:
+            qty = money(line.get("quantity") if line.get("quantity") is not None else 1)
+            price = money(price_raw)
+        except RecordError as exc:
+            raise RecordError(f"{where}: {exc}") from None
+        description = str(line.get("description") or line.get("itemDescription") or line.get("memo") or "").strip()
+        lines.append({
+            "Description": (description or f"ConnectWise {what} line")[:4000],
+            "Quantity": float(qty),
+            "UnitAmount": float(price),
+            "AccountCode": account,
+            "TaxType": tax_type,
+            "LineAmount": float((qty * price).quantize(CENT, rounding=ROUND_HALF_UP)),
+        })
+    return lines
 
 
 def expected_total(inv: SourceInvoice) -> Decimal | None:

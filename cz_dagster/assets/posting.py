@@ -1,0 +1,264 @@
+"""Posting ConnectWise documents into Xero exactly once (DESIGN section 7), shared by invoices and bills.
+
+1. ledger rows for every exported document; 2. a crashed run's ``sending`` rows are looked up in Xero first;
+3. pre-flight, ``sending`` before each batch of 50, PUT with an Idempotency-Key and summarizeErrors=false, each
+element's own result to the ledger; 4. one ConnectWise accounting batch marks what reached Xero as posted.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cz_dagster.assets.common import SyncScope, connectwise, xero
+from cz_dagster.assets.contacts import MAPPING_KIND
+from cz_dagster.resources import ConnectWiseResource, XeroResource
+from cz_dagster.resources.connectwise import ConnectWiseClient
+from cz_dagster.resources.xero import XeroClient, XeroDailyLimitReached
+from cz_dagster.store.ledger import Key, Ledger, LedgerRow
+from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
+from cz_dagster.sync.invoices import RecordError, SourceDoc, totals_match
+
+UNIQUE_NUMBER = "must be unique"
+NO_GL = "no-gl-entries"
+NO_GL_MESSAGE = ("ConnectWise has no GL entries for this invoice, so its Accounting Interface cannot export it: check "
+                 "the GL account mapping of its products and work types, then set the invoice to an open billing "
+                 "status and back to closed to regenerate them")
+
+
+def status_name(value: Any) -> str:
+    return str(value or "").split(".")[-1].upper()
+
+
+@dataclass(frozen=True)
+class DocKind:
+    """What differs between invoices and bills; the protocol itself is the same."""
+
+    surface: str
+    label: str
+    xero_type: str
+    export: Callable[[ConnectWiseClient, int], dict[str, Any]]
+    sources: Callable[[dict[str, Any]], list[SourceDoc]]
+    to_xero: Callable[[SourceDoc, str | None], dict[str, Any]]
+    batch_flags: dict[str, bool]
+    unique_numbers: bool
+    unposted_path: str | None = None  # listed unposted records, to find ones the export cannot include
+
+
+def lookup(xc: XeroClient, kind: DocKind, docs: list[SourceDoc]) -> dict[str, Any]:
+    """Live Xero documents of ours, by source id: ACCREC by invoice number (unique in Xero), ACCPAY by the
+    Reference we set (bill numbers are not unique)."""
+    found: dict[str, Any] = {}
+    if kind.unique_numbers:
+        by_number = {d.number: d.id for d in docs}
+        for chunk in chunked(sorted(by_number), 40):
+            result = xc.call(kind.surface, xc.accounting.get_invoices, invoice_numbers=chunk, page=1, page_size=1000)
+            for inv in result.invoices or []:
+                live = status_name(inv.status) not in ("DELETED", "VOIDED")
+                if live and status_name(inv.type) == kind.xero_type and inv.invoice_number in by_number:
+                    found[by_number[inv.invoice_number]] = inv
+    else:
+        by_ref = {d.reference: d.id for d in docs}
+        for chunk in chunked(sorted(by_ref), 20):
+            refs = " OR ".join(f'Reference=="{r}"' for r in chunk)
+            where = f'Type=="{kind.xero_type}" AND ({refs})'
+            result = xc.call(kind.surface, xc.accounting.get_invoices, where=where, page=1, page_size=1000)
+            for inv in result.invoices or []:
+                if status_name(inv.status) not in ("DELETED", "VOIDED") and inv.reference in by_ref:
+                    found[by_ref[inv.reference]] = inv
+    return found
+
+
+class PostingSync:
+    """One run of a posting flow for one tenant-location."""
+
+    def __init__(self, scope: SyncScope, kind: DocKind, cw_res: ConnectWiseResource, xero_res: XeroResource,
+                 log: Any):
+        self.scope, self.kind, self.cw_res, self.xero_res, self.log = scope, kind, cw_res, xero_res, log
+        self.ledger = Ledger(scope.store, scope.tenant.slug, scope.location.slug, kind.surface, scope.run_id)
+        self.moved: list[dict[str, Any]] = []
+        self.errors: dict[Key, str] = {}
+        self.counts = {"posted": 0, "skipped": 0, "failed": 0, "recovered": 0, "deferred": 0, "marked_posted": 0,
+                       "failed_in_connectwise": 0}
+        self.by_key: dict[Key, SourceDoc] = {}
+        self.contact_ids: dict[str, str] = {}
+
+    @property
+    def xc(self) -> XeroClient:
+        return xero(self.scope, self.xero_res)
+
+    def run(self, export: dict[str, Any] | None = None) -> dict[str, Any]:
+        cw = connectwise(self.scope, self.cw_res)
+        if export is None:
+            export = self.kind.export(cw, self.scope.location.cw_location_id)
+        docs = self.kind.sources(export)
+        self.by_key = {(d.id, d.version): d for d in docs}
+        self.ledger.record([(d.id, d.version, d.number) for d in docs])
+        rows = {r.key: r for r in self.ledger.rows([d.id for d in docs]) if r.key in self.by_key}
+        stuck = self.find_stuck(len(docs))  # counted now: posting changes what ConnectWise counts
+        self.contact_ids = {k: m.target_id for k, m in
+                            Mappings(self.scope.store, self.scope.tenant.slug, self.scope.location.slug,
+                                     MAPPING_KIND).all().items()}
+        try:
+            self.recover([r for r in rows.values() if r.state == "sending"])
+            current = {r.key: r for r in self.ledger.rows([d.id for d in docs]) if r.key in self.by_key}
+            self.send([current[k] for k in self.by_key if current[k].state in ("pending", "error")])
+        except XeroDailyLimitReached as exc:
+            self.log.warning(f"{exc}: the remaining {self.kind.label}s wait for the next run")
+            self.counts["deferred"] = len(self.ledger.in_state("pending", "sending"))
+        self.ledger.mark_error_many(self.errors)
+        self.acknowledge()
+        self.ledger.close_missing([d.id for d in docs] + stuck, "no longer unposted in ConnectWise")
+        self.counts["failed"] = len(self.errors)
+        self.counts["skipped"] = sum(1 for r in rows.values() if r.state == "done")
+        return {**self.counts, "moved": self.moved, "errors": self.errors, "unposted_seen": len(docs)}
+
+    # -- records ConnectWise cannot export (no GL entries) are reported, not silently left behind ------------
+    def find_stuck(self, exported: int) -> list[str]:
+        """One count call; the list is read only when the count shows unexported records not yet reported."""
+        if self.kind.unposted_path is None:
+            return []
+        cw = connectwise(self.scope, self.cw_res)
+        condition = f"locationId={self.scope.location.cw_location_id}"
+        total = cw.count(self.kind.unposted_path, surface=self.kind.surface, conditions=condition)
+        known = [r for r in self.ledger.in_state("error") if r.source_version == NO_GL]
+        if total == exported + len(known):
+            return [r.source_id for r in known]
+        exported_ids = {d.id for d in self.by_key.values()}
+        unposted = cw.get_all(self.kind.unposted_path, surface=self.kind.surface, conditions=condition,
+                              fields="id,invoiceNumber,company")
+        stuck = [u for u in unposted if str(u["id"]) not in exported_ids]
+        self.ledger.record([(str(u["id"]), NO_GL, str(u.get("invoiceNumber") or u["id"])) for u in stuck])
+        self.ledger.mark_error_many({(str(u["id"]), NO_GL): f"invoice {u.get('invoiceNumber')}: {NO_GL_MESSAGE}"
+                                     for u in stuck})
+        self.counts["failed_in_connectwise"] = len(stuck)
+        return [str(u["id"]) for u in stuck]
+
+    # -- a crashed run's 'sending' rows are looked up in Xero before anything is re-sent -------------------
+    def recover(self, sending: list[LedgerRow]) -> None:
+        if not sending:
+            return
+        found = lookup(self.xc, self.kind, [self.by_key[r.key] for r in sending])
+        done: dict[Key, str] = {}
+        for row in sending:
+            doc = self.by_key[row.key]
+            existing = found.get(doc.id)
+            if existing is None:
+                self.ledger.mark_pending([row.key], "not found in Xero after an interrupted run; will be re-sent")
+            elif self._same(doc, existing):
+                done[row.key] = str(existing.invoice_id)
+                self.counts["recovered"] += 1
+                self._moved(doc, existing, "recovered")
+            else:
+                self.errors[row.key] = self._conflict(doc, existing)
+        self.ledger.mark_done_many(done)
+
+    def _same(self, doc: SourceDoc, existing: Any) -> bool:
+        contact = str(getattr(existing.contact, "contact_id", "") or "")
+        want = self.contact_ids.get(str(doc.company_id))
+        return (want is None or contact == want) and totals_match(doc, existing.total)
+
+    def _conflict(self, doc: SourceDoc, existing: Any) -> str:
+        name = getattr(existing.contact, "name", None)
+        return (f"{self.kind.label} {doc.number} is already in Xero as a different document (contact {name!r}, "
+                f"total {existing.total}); void or renumber one of them, then re-run")
+
+    def _moved(self, doc: SourceDoc, xero_doc: Any, how: str) -> None:
+        self.moved.append({self.kind.label: doc.number, "contact": doc.company_name, "total": doc.raw.get("total"),
+                           "xero_total": getattr(xero_doc, "total", None), "how": how,
+                           "xero_id": str(getattr(xero_doc, "invoice_id", ""))})
+
+    # -- pre-flight, mark sending, PUT in batches of 50, each element's result -----------------------------
+    def send(self, rows: list[LedgerRow]) -> None:
+        ready: list[tuple[LedgerRow, dict[str, Any]]] = []
+        for row in rows:
+            doc = self.by_key[row.key]
+            try:
+                ready.append((row, self.kind.to_xero(doc, self.contact_ids.get(str(doc.company_id)))))
+            except RecordError as exc:
+                self.errors[row.key] = f"{self.kind.label} {doc.number}: {exc}"
+        for batch in chunked(ready, self.xero_res.batch_size):
+            self.send_batch(batch)
+
+    def send_batch(self, batch: list[tuple[LedgerRow, dict[str, Any]]]) -> None:
+        keys = [row.key for row, _ in batch]
+        attempt = 1 + max(row.attempts for row, _ in batch)
+        idem = idempotency_key(self.kind.surface, self.scope.location.slug, keys, attempt)
+        self.ledger.mark_sending(keys, idem)
+        try:
+            result = self.xc.call(self.kind.surface, self.xc.accounting.create_invoices,
+                                  invoices={"Invoices": [doc for _, doc in batch]},
+                                  summarize_errors=False, idempotency_key=idem)
+        except XeroDailyLimitReached:
+            self.ledger.mark_pending(keys, "deferred: the organisation's daily Xero call budget was spent")
+            raise
+        elements = list(result.invoices or [])
+        done: dict[Key, str] = {}
+        taken: list[tuple[Key, SourceDoc]] = []
+        for (row, sent), element in zip(batch, elements, strict=False):
+            doc = self.by_key[row.key]
+            label = f"{self.kind.label} {doc.number}"
+            if element.invoice_number and element.invoice_number != sent["InvoiceNumber"]:
+                self.errors[row.key] = f"{label}: Xero answered for {element.invoice_number} instead"
+                continue
+            if status_name(element.status_attribute_string) == "ERROR" or element.has_errors:
+                messages = [v.message for v in (element.validation_errors or []) if v.message]
+                if self.kind.unique_numbers and any(UNIQUE_NUMBER in m for m in messages):
+                    taken.append((row.key, doc))
+                    continue
+                self.errors[row.key] = f"{label}: Xero rejected it: {'; '.join(messages) or 'no reason given'}"
+                continue
+            done[row.key] = str(element.invoice_id)
+            self.counts["posted"] += 1
+            self._moved(doc, element, "posted")
+            if not totals_match(doc, element.total):
+                self.log.warning(f"{label}: ConnectWise total {doc.raw.get('total')} but Xero computed "
+                                 f"{element.total} (rounding per line); check the tax settings")
+        for row, _ in batch[len(elements):]:
+            self.ledger.mark_pending([row.key], "Xero's answer did not include this element; will be looked up")
+        self.ledger.mark_done_many(done)
+        if taken:
+            self.adopt(taken)
+
+    def adopt(self, taken: list[tuple[Key, SourceDoc]]) -> None:
+        """'Invoice # must be unique': if the existing one is ours (same customer and total), it is done."""
+        found = lookup(self.xc, self.kind, [doc for _, doc in taken])
+        done: dict[Key, str] = {}
+        for key, doc in taken:
+            existing = found.get(doc.id)
+            if existing is not None and self._same(doc, existing):
+                done[key] = str(existing.invoice_id)
+                self.counts["recovered"] += 1
+                self._moved(doc, existing, "already in Xero")
+            else:
+                self.errors[key] = (self._conflict(doc, existing) if existing is not None else
+                                    f"{self.kind.label} {doc.number}: Xero says the number is taken but no live "
+                                    "document has it")
+        self.ledger.mark_done_many(done)
+
+    # -- ConnectWise is told: one accounting batch for everything now in Xero ------------------------------
+    def acknowledge(self) -> None:
+        rows = [r for r in self.ledger.in_state("done") if r.key in self.by_key and not r.ack_ref]
+        if not rows:
+            return
+        gl_ids = sorted(g for r in rows for g in self.by_key[r.key].gl_entry_ids)
+        prefix = "CZ" if self.kind.surface == "invoices" else "CZB"
+        identifier = f"{prefix}-{self.scope.location.slug[:12]}-{stable_hash(gl_ids, 20)}"
+        cw = connectwise(self.scope, self.cw_res)
+        batch = cw.create_batch(identifier, gl_ids, surface=self.kind.surface, **self.kind.batch_flags)
+        self.ledger.mark_acked([r.key for r in rows], str(batch.get("batchIdentifier") or identifier))
+        self.counts["marked_posted"] = len(rows)
+
+
+def posting_metadata(scope: SyncScope, out: dict[str, Any], label: str) -> dict[str, Any]:
+    from cz_dagster.assets.common import md_table
+
+    return {
+        "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+        "unposted_seen": out["unposted_seen"],
+        **{k: out[k] for k in ("posted", "skipped", "failed", "recovered", "deferred", "marked_posted",
+                               "failed_in_connectwise")},
+        **scope.recorder.summary(),
+        "moved": md_table(out["moved"], [label, "contact", "total", "xero_total", "how", "xero_id"]),
+        "errors": md_table([{"error": msg} for msg in out["errors"].values()], ["error"]),
+    }

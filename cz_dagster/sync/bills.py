@@ -1,0 +1,76 @@
+"""ConnectWise unposted procurement (GL export purchase transactions) -> Xero ACCPAY bills. Pure logic.
+
+Xero does not make bill numbers unique, so the Reference we set (``CW-PROC-<id>``) plus the supplier contact
+is what lets a re-run or a crashed run find a bill instead of creating it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cz_dagster.sync.hashing import stable_hash
+from cz_dagster.sync.invoices import RecordError, SourceDoc, iso_date, parse_gl_entry_ids, xero_lines
+
+BILL_PRICE_KEYS = ("itemCost", "cost", "unitCost")
+
+
+def version_of(txn: dict[str, Any]) -> str:
+    lines = [{k: line.get(k) for k in ("accountNumber", "description", "quantity", "cost", "itemCost", "total",
+                                       "taxCodeXref")} for line in txn.get("purchaseDetail") or []]
+    vendor = txn.get("vendor") or txn.get("company") or {}
+    return stable_hash({"number": txn.get("vendorInvoiceNumber"), "date": txn.get("vendorInvoiceDate"),
+                        "purchase": txn.get("purchaseDate"), "due": txn.get("dueDate"), "vendor": vendor.get("id"),
+                        "total": txn.get("total"), "freight": txn.get("freightAmount"), "lines": lines})
+
+
+def source_bills(export: dict[str, Any]) -> list[SourceDoc]:
+    out: list[SourceDoc] = []
+    for txn in export.get("purchaseTransactions") or []:
+        vendor = txn.get("vendor") or txn.get("company") or {}
+        errors: list[str] = []
+        try:
+            gl_ids = parse_gl_entry_ids(txn.get("glEntryIds"))
+        except RecordError as exc:
+            gl_ids, errors = [], [str(exc)]
+        sid = str(txn.get("id") or txn.get("documentNumber"))
+        label = str(txn.get("vendorInvoiceNumber") or txn.get("documentNumber") or sid)
+        out.append(SourceDoc(id=sid, number=label, company_id=vendor.get("id"),
+                             company_name=str(vendor.get("name") or vendor.get("identifier") or "?"),
+                             gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors,
+                             reference=f"CW-PROC-{sid}"))
+    return out
+
+
+def to_xero_bill(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHORISED") -> dict[str, Any]:
+    txn = doc.raw
+    if doc.errors:
+        raise RecordError("; ".join(doc.errors))
+    if contact_id is None:
+        raise RecordError(
+            f"unknown supplier: ConnectWise vendor {doc.company_name!r} (id {doc.company_id}) has no Xero contact in "
+            "this organisation; check the vendor exists in ConnectWise and see this run's supplier errors")
+    if not doc.gl_entry_ids:
+        raise RecordError("ConnectWise exported no GL entries for this procurement, so it could not be marked posted")
+    lines = xero_lines(txn.get("purchaseDetail") or [], price_keys=BILL_PRICE_KEYS, what="bill")
+    freight = txn.get("freightAmount")
+    if freight not in (None, 0, 0.0, "0"):
+        first = lines[0]
+        lines.append({"Description": "Freight", "Quantity": 1.0, "UnitAmount": float(freight),
+                      "AccountCode": first["AccountCode"], "TaxType": first["TaxType"],
+                      "LineAmount": float(freight)})
+    date = txn.get("vendorInvoiceDate") or txn.get("purchaseDate") or txn.get("documentDate")
+    bill: dict[str, Any] = {
+        "Type": "ACCPAY",
+        "InvoiceNumber": str(txn.get("vendorInvoiceNumber") or txn.get("documentNumber") or doc.id)[:255],
+        "Reference": doc.reference,
+        "Contact": {"ContactID": contact_id},
+        "Date": iso_date(date, "supplier invoice date"),
+        "DueDate": iso_date(txn.get("dueDate") or date, "due date"),
+        "LineAmountTypes": "Exclusive",
+        "Status": status,
+        "LineItems": lines,
+    }
+    currency = (txn.get("currency") or {}).get("currencyCode")
+    if currency:
+        bill["CurrencyCode"] = currency
+    return bill

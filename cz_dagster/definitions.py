@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from cz_dagster.assets.bills import bills
 from cz_dagster.assets.contacts import contacts
 from cz_dagster.assets.invoices import invoices
+from cz_dagster.assets.payments import invoice_payments
 from cz_dagster.assets.reference import reference_assets
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sensors.tenants import tenants_sensor
@@ -16,7 +18,7 @@ money_job = define_asset_job(
     description="Invoices (and their contacts) for one tenant-location.",
 )
 
-all_assets = [contacts, invoices, *reference_assets]
+all_assets = [contacts, invoices, bills, invoice_payments, *reference_assets]
 
 reference_job = define_asset_job(
     "reference_job",

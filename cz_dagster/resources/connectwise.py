@@ -146,6 +146,16 @@ class ConnectWiseClient:
                 "exportProductsFlag": False, "summarizeInvoices": "Detailed"}
         return self.request("POST", "finance/accounting/export", surface=surface, json=body).json()
 
+    def export_procurement(self, location_id: int, *, surface: str = "bills") -> dict[str, Any]:
+        """Every unposted procurement record of a location with its GL detail, in one call."""
+        body = {"locationId": location_id, "exportInvoicesFlag": False, "exportExpensesFlag": False,
+                "exportProductsFlag": True}
+        return self.request("POST", "finance/accounting/export", surface=surface, json=body).json()
+
+    def patch(self, path: str, operations: list[dict[str, Any]], *, surface: str) -> dict[str, Any]:
+        """ConnectWise PATCH: an array of {op, path, value} on whole top-level fields."""
+        return self.request("PATCH", path, surface=surface, json=operations).json()
+
     # -- writes ----------------------------------------------------------------------------------------------
     def find_batch(self, identifier: str, *, surface: str) -> dict[str, Any] | None:
         found = self.get_all("finance/accounting/batches", surface=surface,

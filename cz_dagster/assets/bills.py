@@ -1,0 +1,50 @@
+"""``xero/bills``: a location's unposted ConnectWise procurement -> ACCPAY bills against the matching supplier
+contact (matched or created), exactly once, then marked posted in ConnectWise."""
+
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from cz_dagster.assets.common import connectwise, in_error_check, md_table, skipped_result, sync_scope
+from cz_dagster.assets.contacts import companies_on, ensure_contacts
+from cz_dagster.assets.posting import DocKind, PostingSync, posting_metadata
+from cz_dagster.partitions import tenant_location
+from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.sync.bills import source_bills, to_xero_bill
+
+BILLS_KEY = AssetKey(["xero", "bills"])
+
+BILL_KIND = DocKind(
+    surface="bills", label="bill", xero_type="ACCPAY",
+    export=lambda cw, location_id: cw.export_procurement(location_id),
+    sources=source_bills, to_xero=to_xero_bill, batch_flags={"invoices": False, "products": True},
+    unique_numbers=False,
+)
+
+
+@asset(
+    key=BILLS_KEY,
+    group_name="money",
+    partitions_def=tenant_location,
+    kinds={"connectwise", "xero"},
+    check_specs=[AssetCheckSpec("nothing_in_error", asset=BILLS_KEY,
+                                description="No procurement or supplier of this tenant-location sits in error")],
+    description="Unposted ConnectWise procurement of the location -> ACCPAY bills against the supplier contact "
+                "(Reference CW-PROC-<id> makes re-runs find a bill instead of duplicating it), then marked posted.",
+)
+def bills(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
+          xero_api: XeroResource) -> MaterializeResult:
+    st = store.get()
+    with sync_scope(context, st) as scope:
+        if scope.disabled:
+            return skipped_result(context, scope, ["bills", "suppliers"])
+        export = BILL_KIND.export(connectwise(scope, connectwise_api), scope.location.cw_location_id)
+        suppliers = ensure_contacts(scope, connectwise_api, xero_api,
+                                    companies_on(export, "purchaseTransactions", "vendor", "company"), "suppliers")
+        out = PostingSync(scope, BILL_KIND, connectwise_api, xero_api, context.log).run(export)
+        for message in list(out["errors"].values()) + list(suppliers["errors"].values()):
+            context.log.warning(message)
+        metadata = posting_metadata(scope, out, "bill")
+        metadata.update({"suppliers_matched": suppliers["matched"], "suppliers_created": suppliers["created"],
+                         "suppliers_failed": suppliers["failed"],
+                         "suppliers": md_table(suppliers["moved"], ["company", "contact", "how", "contact_id"])})
+        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["bills", "suppliers"])
+        return MaterializeResult(metadata=metadata, check_results=[check])

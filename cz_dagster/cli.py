@@ -172,6 +172,53 @@ def xero_connect(tenant_slug: str, location_slug: str | None, client_id: str, cl
     click.echo(f"Xero connected for {tenant_slug} ({len(result.organisations)} organisation(s))")
 
 
+# -- mappings -----------------------------------------------------------------------------------------------
+MAP_KINDS = {
+    "member": ("member_employee", "ConnectWise member (id or identifier)", "Xero EmployeeID"),
+    "company": ("company_contact", "ConnectWise company id", "Xero ContactID"),
+    "tax-code": ("tax_code_tax_type", "ConnectWise tax code identifier", "Xero TaxType"),
+    "work-type": ("work_type_earnings_rate", "ConnectWise work type name or id", "Xero EarningsRateID"),
+    "location-tracking": ("location_tracking_option", "ConnectWise location slug", "Xero tracking option name"),
+}
+
+
+@main.command("map")
+@click.argument("kind", type=click.Choice(sorted(MAP_KINDS)))
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--location", "location_slug", required=True)
+@click.option("--source", required=True, help="The ConnectWise side (see KIND).")
+@click.option("--target", required=True, help="The Xero side (see KIND).")
+def map_cmd(kind: str, tenant_slug: str, location_slug: str, source: str, target: str) -> None:
+    """Set a mapping by hand: member, company, tax-code, work-type or location-tracking."""
+    from cz_dagster.store.mappings import Mappings
+
+    store = _store()
+    store.location(tenant_slug, location_slug)
+    mapping_kind, source_help, target_help = MAP_KINDS[kind]
+    if kind in ("member", "company") and not re.fullmatch(r"[0-9a-fA-F-]{36}", target):
+        raise click.BadParameter(f"{target_help} is a UUID", param_hint="--target")
+    if kind == "member" and not source.isdigit():
+        source = str(_member_id(store, tenant_slug, location_slug, source))
+    if kind == "company" and not source.isdigit():
+        raise click.BadParameter("give the ConnectWise company id (a number)", param_hint="--source")
+    Mappings(store, tenant_slug, location_slug, mapping_kind).put(source, target, None, "manual")
+    click.echo(f"{kind} {source} -> {target} mapped for {tenant_slug}__{location_slug}")
+
+
+def _member_id(store: Store, tenant_slug: str, location_slug: str, identifier: str) -> int:
+    from cz_dagster.resources.connectwise import ConnectWiseResource
+    from cz_dagster.resources.recorder import CallRecorder
+
+    client = ConnectWiseResource().client(store, tenant_slug, CallRecorder(store, tenant_slug, location_slug))
+    try:
+        found = client.get_all("system/members", surface="payroll", conditions=f'identifier="{identifier}"')
+    finally:
+        client.close()
+    if not found:
+        raise click.BadParameter(f"no ConnectWise member has identifier {identifier!r}", param_hint="--source")
+    return int(found[0]["id"])
+
+
 # -- the sandbox ---------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--cw-port", default=8801, show_default=True, type=int)

@@ -9,6 +9,7 @@ from cz_dagster.assets.contacts import contacts
 from cz_dagster.assets.invoices import invoices
 from cz_dagster.assets.payments import invoice_payments
 from cz_dagster.assets.reference import reference_assets
+from cz_dagster.assets.staff import staff
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sensors.tenants import tenants_sensor
 
@@ -18,7 +19,13 @@ money_job = define_asset_job(
     description="Invoices (and their contacts) for one tenant-location.",
 )
 
-all_assets = [contacts, invoices, bills, invoice_payments, *reference_assets]
+all_assets = [contacts, invoices, bills, invoice_payments, staff, *reference_assets]
+
+staff_job = define_asset_job(
+    "staff_job",
+    selection=AssetSelection.groups("staff"),
+    description="Map one tenant-location's ConnectWise members to Xero payroll employees.",
+)
 
 reference_job = define_asset_job(
     "reference_job",
@@ -28,7 +35,7 @@ reference_job = define_asset_job(
 
 defs = Definitions(
     assets=all_assets,
-    jobs=[money_job, reference_job],
+    jobs=[money_job, staff_job, reference_job],
     sensors=[tenants_sensor],
     resources={
         "store": StoreResource(),

@@ -23,6 +23,7 @@ from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import ApiException, HTTPStatusException, RateLimitException
+from xero_python.payrollau import PayrollAuApi
 
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_after
@@ -143,6 +144,7 @@ class XeroClient:
                                             oauth2_token_getter=lambda: _sdk_token(self.connection.token),
                                             oauth2_token_saver=lambda _token: None)
         self.accounting = AccountingApi(self.api_client, base_url=f"{self.api_url}/api.xro/2.0")
+        self.payroll = PayrollAuApi(self.api_client, base_url=f"{self.api_url}/payroll.xro/1.0")
 
     def _remember_secrets(self) -> None:
         tok = self.connection.token

@@ -1,0 +1,100 @@
+"""``xero/staff``: the location's active ConnectWise members mapped to Xero Payroll AU employees (matched by
+email, employee identifier, then name; by hand with `cz map member`); the unmatched are reported."""
+
+from typing import Any
+
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from xero_python.api_client.serializer import serialize
+
+from cz_dagster.assets.common import (
+    SyncScope,
+    connectwise,
+    in_error_check,
+    md_table,
+    skipped_result,
+    sync_scope,
+    xero,
+)
+from cz_dagster.partitions import tenant_location
+from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.resources.xero import XeroClient
+from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.hashing import stable_hash
+from cz_dagster.sync.staff import match_members
+
+STAFF_KEY = AssetKey(["xero", "staff"])
+MEMBER_KIND = "member_employee"
+
+
+def fetch_employees(xc: XeroClient) -> list[dict[str, Any]]:
+    """Every employee of the organisation (Payroll AU pages at 100; a short page is the last)."""
+    out: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        result = xc.call("payroll", xc.payroll.get_employees, page=page)
+        batch = [serialize(e) for e in (result.employees or [])]
+        out.extend(batch)
+        if len(batch) < 100:
+            return out
+        page += 1
+
+
+def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
+    store, tenant, loc = scope.store, scope.tenant.slug, scope.location.slug
+    members = connectwise(scope, cw_res).get_all(
+        "system/members", surface="payroll",
+        conditions=f"inactiveFlag=False AND defaultLocation/id={scope.location.cw_location_id}")
+    employees = fetch_employees(xero(scope, xero_res))
+    mappings = Mappings(store, tenant, loc, MEMBER_KIND)
+    manual = {k: m.target_id for k, m in mappings.all().items() if m.origin == "manual"}
+    matches = match_members(members, employees, manual)
+    ledger = Ledger(store, tenant, loc, "staff", scope.run_id)
+    versions = {m.member_id: stable_hash([m.employee_id, m.how]) for m in matches}
+    ledger.record([(m.member_id, versions[m.member_id], m.member_name) for m in matches])
+    done, errors = {}, {}
+    counts: dict[str, int] = {"matched": 0, "unmatched": 0}
+    for m in matches:
+        key = (m.member_id, versions[m.member_id])
+        if m.employee_id and m.how not in ("terminated",):
+            if m.how != "manual":
+                mappings.put(m.member_id, m.employee_id, m.employee_name, "matched")
+            done[key] = m.employee_id
+            counts["matched"] += 1
+            counts[f"matched_by_{m.how}"] = counts.get(f"matched_by_{m.how}", 0) + 1
+        else:
+            errors[key] = m.detail
+            counts["unmatched"] += 1
+    ledger.mark_done_many(done)
+    ledger.mark_error_many(errors)
+    ledger.close_missing([m.member_id for m in matches], "no longer an active member of this location")
+    rows = [{"member": m.member_name, "employee": m.employee_name, "how": m.how, "detail": m.detail} for m in matches]
+    return {**counts, "rows": rows, "errors": errors, "members": len(members), "employees": len(employees)}
+
+
+@asset(
+    key=STAFF_KEY,
+    group_name="staff",
+    partitions_def=tenant_location,
+    kinds={"connectwise", "xero"},
+    check_specs=[AssetCheckSpec("nothing_in_error", asset=STAFF_KEY,
+                                description="Every active member of this location maps to a Xero employee")],
+    description="Active ConnectWise members of the location -> Xero Payroll AU employees (email, employee "
+                "identifier, then name; `cz map member` by hand); the unmatched are reported, never invented.",
+)
+def staff(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
+          xero_api: XeroResource) -> MaterializeResult:
+    st = store.get()
+    with sync_scope(context, st) as scope:
+        if scope.disabled:
+            return skipped_result(context, scope, ["staff"])
+        out = sync_staff(scope, connectwise_api, xero_api)
+        for message in out["errors"].values():
+            context.log.warning(message)
+        metadata = {
+            "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+            **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
+            "mapping": md_table(out["rows"], ["member", "employee", "how", "detail"]),
+        }
+        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["staff"])
+        return MaterializeResult(metadata=metadata, check_results=[check])

@@ -53,6 +53,39 @@ ACCOUNTING_MIRRORS = [
 ]
 
 
+def _pay_items(xc: XeroClient, attr: str) -> list[dict[str, Any]]:
+    return _records(xc.call("payroll", xc.payroll.get_pay_items).pay_items, attr)
+
+
+def _paged_payroll(xc: XeroClient, method: str, attr: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        batch = _records(xc.call("payroll", getattr(xc.payroll, method), page=page), attr)
+        out.extend(batch)
+        if len(batch) < 100:
+            return out
+        page += 1
+
+
+OTHER_MIRRORS = [
+    MirrorSpec("tracking_categories", "Tracking categories and their options (location mapping).",
+               lambda xc: _records(xc.call("reference", xc.accounting.get_tracking_categories, include_archived=True),
+                                   "tracking_categories"), "TrackingCategoryID", "Name"),
+    MirrorSpec("items", "The organisation's items (feeds the ConnectWise product catalogue).",
+               lambda xc: _records(xc.call("reference", xc.accounting.get_items), "items"), "Code", "Name"),
+    MirrorSpec("earnings_rates", "Payroll earnings rates (work type -> earnings rate mapping).",
+               lambda xc: _pay_items(xc, "earnings_rates"), "EarningsRateID", "Name"),
+    MirrorSpec("leave_types", "Payroll leave types.", lambda xc: _pay_items(xc, "leave_types"), "LeaveTypeID", "Name"),
+    MirrorSpec("leave_applications", "Payroll leave applications.",
+               lambda xc: _paged_payroll(xc, "get_leave_applications", "leave_applications"), "LeaveApplicationID",
+               "Title"),
+    MirrorSpec("payroll_calendars", "Payroll calendars (the pay periods timesheets must match).",
+               lambda xc: _records(xc.call("payroll", xc.payroll.get_payroll_calendars), "payroll_calendars"),
+               "PayrollCalendarID", "Name"),
+]
+
+
 def build_mirror_asset(spec: MirrorSpec) -> AssetsDefinition:
     key = AssetKey(["xero", spec.name])
 
@@ -83,4 +116,4 @@ def build_mirror_asset(spec: MirrorSpec) -> AssetsDefinition:
     return _mirror
 
 
-reference_assets = [build_mirror_asset(spec) for spec in ACCOUNTING_MIRRORS]
+reference_assets = [build_mirror_asset(spec) for spec in ACCOUNTING_MIRRORS + OTHER_MIRRORS]

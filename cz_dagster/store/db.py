@@ -83,6 +83,7 @@ class Tenant:
     xero_api_url: str
     xero_identity_url: str
     xero_login_url: str
+    payroll_statuses: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ class Store:
     # -- tenants and locations ------------------------------------------------------------------------------
     def add_tenant(self, slug: str, name: str, *, timezone: str = "UTC", **urls: Any) -> Tenant:
         check_slug("tenant", slug)
-        allowed = {"cw_url", "cw_codebase", "cw_company_id", "xero_api_url", "xero_identity_url", "xero_login_url"}
+        allowed = {"cw_url", "cw_codebase", "cw_company_id", "xero_api_url", "xero_identity_url", "xero_login_url",
+                   "payroll_statuses"}
         unknown = set(urls) - allowed
         if unknown:
             raise StoreError(f"unknown tenant settings: {sorted(unknown)}")

@@ -59,6 +59,7 @@ tenants = Table(
     Column("xero_api_url", String(300), nullable=False, default="https://api.xero.com"),
     Column("xero_identity_url", String(300), nullable=False, default="https://identity.xero.com"),
     Column("xero_login_url", String(300), nullable=False, default="https://login.xero.com"),
+    Column("payroll_statuses", Text),  # comma-separated ConnectWise time statuses paid; null = the default set
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
 )

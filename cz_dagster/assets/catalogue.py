@@ -1,0 +1,119 @@
+"""``connectwise/product_catalogue``: the location organisation's Xero items -> ConnectWise catalogue items,
+created or updated by item code (= catalogue identifier), idempotently."""
+
+from typing import Any
+
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from cz_dagster.assets.common import SyncScope, connectwise, in_error_check, md_table, skipped_result, sync_scope
+from cz_dagster.partitions import tenant_location
+from cz_dagster.resources import ConnectWiseResource, StoreResource
+from cz_dagster.resources.connectwise import ConnectWiseError
+from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.reference import ReferenceMirror
+from cz_dagster.sync.hashing import stable_hash
+
+CATALOGUE_KEY = AssetKey(["connectwise", "product_catalogue"])
+COMPARED = ("description", "customerDescription", "price", "cost", "inactiveFlag")
+
+
+def catalog_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """The ConnectWise catalogue fields a Xero item determines (ConnectWise's length limits applied)."""
+    name = str(item.get("Name") or item.get("Code"))
+    return {
+        "description": name[:60],
+        "customerDescription": str(item.get("Description") or name)[:6000],
+        "price": float((item.get("SalesDetails") or {}).get("UnitPrice") or 0),
+        "cost": float((item.get("PurchaseDetails") or {}).get("UnitPrice") or 0),
+        "inactiveFlag": False,
+        "integrationXRef": str(item.get("ItemID") or "")[:50] or None,
+    }
+
+
+def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, Any]:
+    st, t, loc = scope.store, scope.tenant.slug, scope.location.slug
+    items = ReferenceMirror(st, t, loc, "items").items()
+    ledger = Ledger(st, t, loc, "catalogue", scope.run_id)
+    counts = {"items": len(items), "created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    moved: list[dict[str, Any]] = []
+    errors: dict[tuple[str, str], str] = {}
+    if not items:
+        return {**counts, "moved": moved, "errors": errors}
+    versions = {code: stable_hash(catalog_fields(item)) for code, item in items.items()}
+    ledger.record([(code, versions[code], code) for code in items])
+    done_rows = {r.key for r in ledger.in_state("done")}
+    todo = {code: item for code, item in items.items() if (code, versions[code]) not in done_rows}
+    if not todo:
+        counts["unchanged"] = len(items)
+        return {**counts, "moved": moved, "errors": errors}
+    cw = connectwise(scope, cw_res)
+    existing = {str(c.get("identifier")).casefold(): c for c in cw.get_all("procurement/catalog", surface="catalogue")}
+    subcategory = type_ = None
+    for code, item in sorted(todo.items()):
+        key = (code, versions[code])
+        fields = catalog_fields(item)
+        if len(code) > 75:
+            errors[key] = f"item code {code!r} is longer than ConnectWise's 75-character catalogue identifier"
+            continue
+        current = existing.get(code.casefold())
+        try:
+            if current is None:
+                if subcategory is None:
+                    subcategory = cw.get_all("procurement/subcategories", surface="catalogue")[0]
+                    type_ = cw.get_all("procurement/types", surface="catalogue")[0]
+                body = {"identifier": code, **{k: v for k, v in fields.items() if v is not None},
+                        "subcategory": {"id": subcategory["id"]}, "type": {"id": type_["id"]}}
+                ledger.mark_sending([key], f"catalogue-{code}")
+                try:
+                    created = cw.request("POST", "procurement/catalog", surface="catalogue", json=body).json()
+                except ConnectWiseError as exc:
+                    if "ObjectExists" not in str(exc.body):
+                        raise
+                    created = cw.get_all("procurement/catalog", surface="catalogue",
+                                         conditions=f'identifier="{code}"')[0]
+                ledger.mark_done_many({key: str(created["id"])})
+                counts["created"] += 1
+                moved.append({"code": code, "description": fields["description"], "how": "created"})
+                continue
+            changes = [{"op": "replace", "path": k, "value": fields[k]} for k in COMPARED
+                       if fields[k] is not None and current.get(k) != fields[k]]
+            if changes:
+                cw.patch(f"procurement/catalog/{current['id']}", changes, surface="catalogue")
+                counts["updated"] += 1
+                moved.append({"code": code, "description": fields["description"],
+                              "how": "updated " + ", ".join(c["path"] for c in changes)})
+            else:
+                counts["unchanged"] += 1
+            ledger.mark_done_many({key: str(current["id"])})
+        except ConnectWiseError as exc:
+            errors[key] = f"item {code}: ConnectWise refused the catalogue write: {exc}"
+    ledger.mark_error_many(errors)
+    ledger.close_missing(list(items), "no longer an item in Xero")
+    counts["failed"] = len(errors)
+    return {**counts, "moved": moved, "errors": errors}
+
+
+@asset(
+    key=CATALOGUE_KEY,
+    group_name="reference",
+    partitions_def=tenant_location,
+    kinds={"connectwise", "xero"},
+    deps=[AssetKey(["xero", "items"])],
+    check_specs=[AssetCheckSpec("nothing_in_error", asset=CATALOGUE_KEY,
+                                description="No catalogue item of this tenant-location sits in error")],
+    description="The mirrored Xero items of the location's organisation -> ConnectWise product catalogue items, "
+                "created or updated by item code.",
+)
+def product_catalogue(context: AssetExecutionContext, store: StoreResource,
+                      connectwise_api: ConnectWiseResource) -> MaterializeResult:
+    st = store.get()
+    with sync_scope(context, st) as scope:
+        if scope.disabled:
+            return skipped_result(context, scope, ["catalogue"])
+        out = sync_catalogue(scope, connectwise_api)
+        for message in out["errors"].values():
+            context.log.warning(message)
+        metadata = {**{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
+                    "moved": md_table(out["moved"], ["code", "description", "how"])}
+        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["catalogue"])
+        return MaterializeResult(metadata=metadata, check_results=[check])

@@ -1,0 +1,249 @@
+"""``xero/timesheets``: approved ConnectWise time entries -> one DRAFT Xero Payroll AU timesheet per employee
+per pay period of that employee's payroll calendar; hours per day per earnings rate (work type -> earnings
+rate mapping, else the employee's ordinary rate), tracked by location; re-runs update the same DRAFT."""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from xero_python.api_client.serializer import serialize
+
+from cz_dagster.assets.common import (
+    SyncScope,
+    connectwise,
+    in_error_check,
+    md_table,
+    skipped_result,
+    sync_scope,
+    xero,
+)
+from cz_dagster.assets.staff import MEMBER_KIND, STAFF_KEY, fetch_employees
+from cz_dagster.partitions import tenant_location
+from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.resources.xero import XeroApiError, XeroClient
+from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.hashing import stable_hash
+from cz_dagster.sync.timesheets import (
+    DEFAULT_PAYROLL_STATUSES,
+    Calendar,
+    PeriodError,
+    Row,
+    comparable,
+    entry_day,
+    entry_hours,
+    grid,
+)
+
+TIMESHEETS_KEY = AssetKey(["xero", "timesheets"])
+LOOKBACK_DAYS = 35
+
+
+def ms_date(d: date) -> str:
+    return f"/Date({int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)}+0000)/"
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    if text.startswith("/Date("):
+        ms = int(text[6:].split("+")[0].split("-")[0].rstrip(")/"))
+        return datetime.fromtimestamp(ms / 1000, UTC).date()
+    return date.fromisoformat(text[:10])
+
+
+def _errors_of(exc: XeroApiError) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    messages = [v.get("Message") for t in data.get("Timesheets") or [] for v in t.get("ValidationErrors") or []]
+    return "; ".join(m for m in messages if m) or data.get("Message") or str(exc)
+
+
+class TimesheetSync:
+    def __init__(self, scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource, log: Any,
+                 today: date | None = None):
+        self.scope, self.cw_res, self.xero_res, self.log = scope, cw_res, xero_res, log
+        self.today = today or datetime.now(UTC).date()
+        t, loc = scope.tenant.slug, scope.location.slug
+        self.ledger = Ledger(scope.store, t, loc, "timesheets", scope.run_id)
+        self.errors: dict[tuple[str, str], str] = {}
+        self.counts = {"entries": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0, "entries_reported": 0}
+        self.moved: list[dict[str, Any]] = []
+
+    @property
+    def xc(self) -> XeroClient:
+        return xero(self.scope, self.xero_res)
+
+    def run(self) -> dict[str, Any]:
+        st, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
+        members = {k: m.target_id for k, m in Mappings(st, t, loc, MEMBER_KIND).all().items()}
+        if not members:
+            return {**self.counts, "moved": self.moved, "errors": self.errors,
+                    "note": "no member is mapped to a Xero employee yet: materialize xero/staff first"}
+        employees = {e["EmployeeID"]: e for e in fetch_employees(self.xc)}
+        calendars = {str(c.payroll_calendar_id): Calendar(str(c.payroll_calendar_id), c.name,
+                                                           str(c.calendar_type).split(".")[-1], _day(c.start_date))
+                     for c in self.xc.call("payroll", self.xc.payroll.get_payroll_calendars).payroll_calendars or []}
+        pay_items = self.xc.call("payroll", self.xc.payroll.get_pay_items).pay_items
+        rates = {str(r.earnings_rate_id): r for r in (pay_items.earnings_rates or [])}
+        rate_by_name = {str(r.name).casefold(): str(r.earnings_rate_id) for r in rates.values()}
+        work_type_map = Mappings(st, t, loc, "work_type_earnings_rate").all()
+        tracking_item = self.tracking_item()
+        configured = self.scope.tenant.payroll_statuses
+        statuses = [x.strip() for x in configured.split(",") if x.strip()] if configured else DEFAULT_PAYROLL_STATUSES
+        since = self.today - timedelta(days=LOOKBACK_DAYS)
+        ids = ", ".join(sorted(members, key=int))
+        status_list = ", ".join(f'"{s}"' for s in statuses)
+        entries = connectwise(self.scope, self.cw_res).get_all(
+            "time/entries", surface="payroll",
+            conditions=f"member/id in ({ids}) AND timeStart >= [{since.isoformat()}T00:00:00Z] "
+                       f"AND status in ({status_list})")
+        self.counts["entries"] = len(entries)
+        rows, periods = [], {}
+        for entry in entries:
+            member_id = str((entry.get("member") or {}).get("id"))
+            employee = employees.get(members.get(member_id, ""))
+            entry_key = (f"entry-{entry['id']}", "v1")
+            who = (entry.get("member") or {}).get("name") or member_id
+            if employee is None:
+                self.report(entry_key, f"time entry {entry['id']} of {who}: the mapped Xero employee no longer exists")
+                continue
+            calendar = calendars.get(str(employee.get("PayrollCalendarID")))
+            if calendar is None:
+                self.report(entry_key, f"time entry {entry['id']} of {who}: Xero employee has no payroll calendar; "
+                                       "set one in Xero Payroll")
+                continue
+            day = entry_day(entry)
+            try:
+                period = calendar.period_of(day)
+            except PeriodError as exc:
+                self.report(entry_key,
+                            f"time entry {entry['id']} of {who} on {day}: outside any open pay period: {exc}")
+                continue
+            work_type = entry.get("workType") or {}
+            mapped = work_type_map.get(str(work_type.get("name"))) or work_type_map.get(str(work_type.get("id")))
+            rate = (mapped.target_id if mapped else None) or rate_by_name.get(str(work_type.get("name")).casefold()) \
+                or employee.get("OrdinaryEarningsRateID") or rate_by_name.get("ordinary hours")
+            if not rate:
+                self.report(entry_key, f"time entry {entry['id']} of {who}: work type {work_type.get('name')!r} has no "
+                                       "earnings rate; map it with `cz map work-type`")
+                continue
+            periods[(employee["EmployeeID"], day)] = period
+            rows.append(Row(str(entry["id"]), employee["EmployeeID"], day, str(rate), tracking_item,
+                            entry_hours(entry)))
+        wanted = grid(rows, periods)
+        existing = self.existing_timesheets(since)
+        self.ledger.record([(f"{emp}:{start}", stable_hash(comparable(lines)), self.label(employees, emp, start))
+                            for (emp, start), lines in wanted.items()])
+        for (emp, start), lines in sorted(wanted.items()):
+            end = periods[next(k for k in periods if k[0] == emp and periods[k][0] == start)][1]
+            self.write(employees, emp, start, end, lines, existing.get((emp, start)))
+        self.ledger.mark_error_many(self.errors)
+        self.counts["failed"] = sum(1 for k in self.errors if not k[0].startswith("entry-"))
+        return {**self.counts, "moved": self.moved, "errors": self.errors}
+
+    def report(self, key: tuple[str, str], message: str) -> None:
+        self.ledger.record([(key[0], key[1], key[0])])
+        self.errors[key] = message
+        self.counts["entries_reported"] += 1
+
+    @staticmethod
+    def label(employees: dict[str, dict], emp: str, start: date) -> str:
+        e = employees.get(emp, {})
+        return f"{e.get('FirstName', '')} {e.get('LastName', '')} {start}".strip()
+
+    def tracking_item(self) -> str | None:
+        """The tracking option this location's hours carry: `cz map location-tracking`, else the option named
+        like the location in a tracking category."""
+        st, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
+        mapped = Mappings(st, t, loc, "location_tracking_option").all().get(loc)
+        wanted = (mapped.target_id if mapped else self.scope.location.name).casefold()
+        result = self.xc.call("payroll", self.xc.accounting.get_tracking_categories)
+        for category in result.tracking_categories or []:
+            for option in category.options or []:
+                if str(option.name).casefold() == wanted and str(option.status).split(".")[-1] == "ACTIVE":
+                    return str(option.tracking_option_id)
+        return None
+
+    def existing_timesheets(self, since: date) -> dict[tuple[str, date], Any]:
+        out: dict[tuple[str, date], Any] = {}
+        page = 1
+        first = since - timedelta(days=31)
+        where = f"StartDate>=DateTime({first.year},{first.month:02d},{first.day:02d})"
+        while True:
+            result = self.xc.call("payroll", self.xc.payroll.get_timesheets, where=where, page=page)
+            batch = list(result.timesheets or [])
+            for ts in batch:
+                out[(str(ts.employee_id), _day(ts.start_date))] = ts
+            if len(batch) < 100:
+                return out
+            page += 1
+
+    def write(self, employees: dict, emp: str, start: date, end: date, lines: list[dict], current: Any) -> None:
+        key = (f"{emp}:{start}", stable_hash(comparable(lines)))
+        who = self.label(employees, emp, start)
+        doc = {"EmployeeID": emp, "StartDate": ms_date(start), "EndDate": ms_date(end), "Status": "DRAFT",
+               "TimesheetLines": lines}
+        if current is not None:
+            held = comparable([serialize(x) for x in (current.timesheet_lines or [])])
+            if held == comparable(lines):
+                self.ledger.mark_done_many({key: str(current.timesheet_id)})
+                self.counts["unchanged"] += 1
+                return
+            status = str(current.status).split(".")[-1].upper()
+            if status != "DRAFT":
+                self.errors[key] = (f"timesheet of {who}: Xero holds it as {status}; only DRAFT timesheets can be "
+                                    "updated, so the newly approved hours were not added: revert it to draft in "
+                                    "Xero, or pay the difference in the next period")
+                return
+            doc["TimesheetID"] = str(current.timesheet_id)
+        self.ledger.mark_sending([key], f"timesheet-{key[0]}-{key[1]}")
+        try:
+            if current is None:
+                result = self.xc.call("payroll", self.xc.payroll.create_timesheet, timesheet=[doc])
+            else:
+                result = self.xc.call("payroll", self.xc.payroll.update_timesheet, str(current.timesheet_id),
+                                      timesheet=[doc])
+        except XeroApiError as exc:
+            self.errors[key] = f"timesheet of {who} ({start} to {end}): Xero rejected it: {_errors_of(exc)}"
+            return
+        saved = (result.timesheets or [None])[0]
+        self.ledger.mark_done_many({key: str(getattr(saved, "timesheet_id", ""))})
+        how = "created" if current is None else "updated"
+        self.counts[how] += 1
+        self.moved.append({"employee": who.rsplit(" ", 1)[0], "period": f"{start} to {end}",
+                           "hours": round(sum(sum(x["NumberOfUnits"]) for x in lines), 2), "how": how})
+
+
+@asset(
+    key=TIMESHEETS_KEY,
+    group_name="time",
+    partitions_def=tenant_location,
+    kinds={"connectwise", "xero"},
+    deps=[STAFF_KEY, AssetKey(["xero", "earnings_rates"]), AssetKey(["xero", "payroll_calendars"])],
+    check_specs=[AssetCheckSpec("nothing_in_error", asset=TIMESHEETS_KEY,
+                                description="No timesheet or time entry of this tenant-location sits in error")],
+    description="Approved ConnectWise time entries -> one DRAFT Xero Payroll AU timesheet per employee per pay "
+                "period (hours per day per earnings rate, tracked by location); re-runs update the same DRAFT.",
+)
+def timesheets(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
+               xero_api: XeroResource) -> MaterializeResult:
+    st = store.get()
+    with sync_scope(context, st) as scope:
+        if scope.disabled:
+            return skipped_result(context, scope, ["timesheets"])
+        out = TimesheetSync(scope, connectwise_api, xero_api, context.log).run()
+        for message in out["errors"].values():
+            context.log.warning(message)
+        metadata = {
+            "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+            **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
+            "moved": md_table(out["moved"], ["employee", "period", "hours", "how"]),
+            "errors": md_table([{"error": m} for m in out["errors"].values()], ["error"]),
+        }
+        if out.get("note"):
+            metadata["note"] = out["note"]
+        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["timesheets"])
+        return MaterializeResult(metadata=metadata, check_results=[check])

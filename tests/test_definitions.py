@@ -8,17 +8,36 @@ from cz_dagster.definitions import defs
 from cz_dagster.partitions import split_key, tenant_location
 from cz_dagster.sensors.tenants import tenants_sensor
 
+# The lineage of DESIGN section 4: writers depend on the reference data they validate against.
+MIRRORS = {"accounts", "currencies", "tax_rates", "invoice_statuses", "tracking_categories", "items",
+           "earnings_rates", "leave_types", "leave_applications", "payroll_calendars"}
+PREFLIGHT = {"xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"}
+EXPECTED_GRAPH = {
+    **{f"xero/{m}": ("reference", set()) for m in MIRRORS},
+    "connectwise/product_catalogue": ("reference", {"xero/items"}),
+    "xero/contacts": ("money", set()),
+    "xero/invoices": ("money", {"xero/contacts", *PREFLIGHT}),
+    "xero/bills": ("money", PREFLIGHT),
+    "connectwise/invoice_payments": ("money", {"xero/invoices"}),
+    "xero/staff": ("staff", set()),
+    "xero/timesheets": ("time", {"xero/staff", "xero/earnings_rates", "xero/payroll_calendars"}),
+}
 
-def test_asset_graph():
+
+def test_asset_graph_snapshot():
     graph = defs.resolve_asset_graph()
-    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"xero/contacts", "xero/invoices"} <= keys
-    invoices = graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "xero/invoices"))
-    assert {p.to_user_string() for p in invoices.parent_keys} == {"xero/contacts"}
-    assert invoices.partitions_def == tenant_location
-    assert invoices.group_name == "money"
-    assert {c.name for c in invoices.assets_def.check_specs} == {"nothing_in_error"}
-    assert defs.resolve_job_def("money_job").partitions_def == tenant_location
+    actual = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        actual[key.to_user_string()] = (node.group_name, {p.to_user_string() for p in node.parent_keys})
+        assert node.partitions_def == tenant_location, key
+    assert actual == EXPECTED_GRAPH
+    writers = {k for k, (group, _) in EXPECTED_GRAPH.items() if group != "reference" or "connectwise" in k}
+    for key in graph.get_all_asset_keys():
+        checks = {c.name for c in graph.get(key).assets_def.check_specs if c.asset_key == key}
+        assert checks == ({"nothing_in_error"} if key.to_user_string() in writers else set()), key
+    for job in ("money_job", "time_job", "staff_job", "reference_job"):
+        assert defs.resolve_job_def(job).partitions_def == tenant_location
 
 
 def test_split_key():

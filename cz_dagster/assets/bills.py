@@ -5,7 +5,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, Materialize
 
 from cz_dagster.assets.common import connectwise, in_error_check, md_table, skipped_result, sync_scope
 from cz_dagster.assets.contacts import companies_on, ensure_contacts
-from cz_dagster.assets.posting import DocKind, PostingSync, posting_metadata
+from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.bills import source_bills, to_xero_bill
@@ -16,7 +16,7 @@ BILL_KIND = DocKind(
     surface="bills", label="bill", xero_type="ACCPAY",
     export=lambda cw, location_id: cw.export_procurement(location_id),
     sources=source_bills, to_xero=to_xero_bill, batch_flags={"invoices": False, "products": True},
-    unique_numbers=False,
+    unique_numbers=False, detail_key="purchaseDetail",
 )
 
 
@@ -25,6 +25,7 @@ BILL_KIND = DocKind(
     group_name="money",
     partitions_def=tenant_location,
     kinds={"connectwise", "xero"},
+    deps=[AssetKey(["xero", m]) for m in PREFLIGHT_MIRRORS],
     check_specs=[AssetCheckSpec("nothing_in_error", asset=BILLS_KEY,
                                 description="No procurement or supplier of this tenant-location sits in error")],
     description="Unposted ConnectWise procurement of the location -> ACCPAY bills against the supplier contact "

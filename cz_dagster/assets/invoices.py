@@ -5,7 +5,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, Materialize
 
 from cz_dagster.assets.common import in_error_check, skipped_result, sync_scope
 from cz_dagster.assets.contacts import CONTACTS_KEY
-from cz_dagster.assets.posting import DocKind, PostingSync, posting_metadata
+from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.invoices import source_invoices, to_xero_invoice
@@ -25,7 +25,7 @@ INVOICE_KIND = DocKind(
     group_name="money",
     partitions_def=tenant_location,
     kinds={"connectwise", "xero"},
-    deps=[CONTACTS_KEY],
+    deps=[CONTACTS_KEY, *(AssetKey(["xero", m]) for m in PREFLIGHT_MIRRORS)],
     check_specs=[AssetCheckSpec("nothing_in_error", asset=INVOICES_KEY,
                                 description="No invoice of this tenant-location sits in error")],
     description="Unposted ConnectWise invoices of the location -> ACCREC invoices in its Xero organisation "

@@ -16,8 +16,10 @@ from cz_dagster.resources.connectwise import ConnectWiseClient
 from cz_dagster.resources.xero import XeroClient, XeroDailyLimitReached
 from cz_dagster.store.ledger import Key, Ledger, LedgerRow
 from cz_dagster.store.mappings import Mappings
+from cz_dagster.store.reference import ReferenceMirror
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 from cz_dagster.sync.invoices import RecordError, SourceDoc, totals_match
+from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document
 
 UNIQUE_NUMBER = "must be unique"
 NO_GL = "no-gl-entries"
@@ -42,7 +44,40 @@ class DocKind:
     to_xero: Callable[[SourceDoc, str | None], dict[str, Any]]
     batch_flags: dict[str, bool]
     unique_numbers: bool
+    detail_key: str = "detail"  # where the export keeps a document's lines
     unposted_path: str | None = None  # listed unposted records, to find ones the export cannot include
+
+
+PREFLIGHT_MIRRORS = ("tax_rates", "accounts", "currencies", "tracking_categories")
+
+
+def reference_data(scope: SyncScope) -> ReferenceData:
+    st, t, loc = scope.store, scope.tenant.slug, scope.location.slug
+    ref = ReferenceData(org=scope.location.xero_org_name or str(scope.location.xero_tenant_id),
+                        **{kind: ReferenceMirror(st, t, loc, kind).items() for kind in PREFLIGHT_MIRRORS})
+    ref.tax_code_map = {k: m.target_id for k, m in Mappings(st, t, loc, "tax_code_tax_type").all().items()}
+    return ref
+
+
+def location_tracking(scope: SyncScope, ref: ReferenceData) -> list[dict[str, str]]:
+    """The tracking a location's documents carry: `cz map location-tracking` ("Category/Option" or an option
+    name), else an active option named like the location in an active category; none when neither exists."""
+    st, t, loc = scope.store, scope.tenant.slug, scope.location.slug
+    mapped = Mappings(st, t, loc, "location_tracking_option").all().get(loc)
+    wanted = mapped.target_id if mapped else scope.location.name
+    category_name, _, option_name = wanted.rpartition("/")
+    for category in ref.tracking_categories.values():
+        if category_name and str(category.get("Name", "")).casefold() != category_name.casefold():
+            continue
+        if str(category.get("Status", "ACTIVE")).upper() != "ACTIVE" and not mapped:
+            continue
+        for option in category.get("Options") or []:
+            active = str(option.get("Status", "ACTIVE")).upper() == "ACTIVE"
+            if str(option.get("Name", "")).casefold() == option_name.casefold() and (mapped or active):
+                return [{"Name": category["Name"], "Option": option["Name"]}]
+    if mapped:  # mapped by hand to something Xero does not have: pre-flight says so on every document
+        return [{"Name": category_name or "Location", "Option": option_name}]
+    return []
 
 
 def lookup(xc: XeroClient, kind: DocKind, docs: list[SourceDoc]) -> dict[str, Any]:
@@ -82,6 +117,8 @@ class PostingSync:
                        "failed_in_connectwise": 0}
         self.by_key: dict[Key, SourceDoc] = {}
         self.contact_ids: dict[str, str] = {}
+        self.reference = reference_data(scope)
+        self.tracking = location_tracking(scope, self.reference)
 
     @property
     def xc(self) -> XeroClient:
@@ -174,9 +211,19 @@ class PostingSync:
         for row in rows:
             doc = self.by_key[row.key]
             try:
-                ready.append((row, self.kind.to_xero(doc, self.contact_ids.get(str(doc.company_id)))))
+                xero_doc = self.kind.to_xero(doc, self.contact_ids.get(str(doc.company_id)))
             except RecordError as exc:
                 self.errors[row.key] = f"{self.kind.label} {doc.number}: {exc}"
+                continue
+            apply_tax_code_map(xero_doc, doc.raw.get(self.kind.detail_key) or [], self.reference)
+            if self.tracking:
+                for line in xero_doc["LineItems"]:
+                    line["Tracking"] = list(self.tracking)
+            problems = check_document(xero_doc, self.reference)
+            if problems:
+                self.errors[row.key] = f"{self.kind.label} {doc.number}: " + "; ".join(problems)
+                continue
+            ready.append((row, xero_doc))
         for batch in chunked(ready, self.xero_res.batch_size):
             self.send_batch(batch)
 

@@ -1,0 +1,65 @@
+"""Pre-flight checks against mirrored reference data: each kind of bad reference has its own clear error."""
+
+from __future__ import annotations
+
+import pytest
+
+from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document
+
+
+def ref() -> ReferenceData:
+    return ReferenceData(
+        org="Adelaide",
+        tax_rates={"OUTPUT": {"TaxType": "OUTPUT", "Name": "GST on Income", "Status": "ACTIVE",
+                              "CanApplyToRevenue": True},
+                   "INPUT": {"TaxType": "INPUT", "Name": "GST on Expenses", "Status": "ACTIVE",
+                             "CanApplyToRevenue": False},
+                   "OLDGST": {"TaxType": "OLDGST", "Name": "Old GST", "Status": "DELETED"}},
+        accounts={"200": {"Code": "200", "Name": "Sales", "Status": "ACTIVE", "Type": "REVENUE"},
+                  "250": {"Code": "250", "Name": "Old sales", "Status": "ARCHIVED", "Type": "REVENUE"},
+                  "090": {"Code": "090", "Name": "Bank", "Status": "ACTIVE", "Type": "BANK"}},
+        currencies={"AUD": {"Code": "AUD"}},
+        tracking_categories={"t1": {"Name": "Location", "Status": "ACTIVE", "Options": [
+            {"Name": "Adelaide", "Status": "ACTIVE"}, {"Name": "Darwin", "Status": "ARCHIVED"}]}},
+    )
+
+
+def invoice(**line) -> dict:  # noqa: ANN003
+    base = {"Description": "x", "Quantity": 1.0, "UnitAmount": 10.0, "AccountCode": "200", "TaxType": "OUTPUT",
+            "Tracking": [{"Name": "Location", "Option": "Adelaide"}]}
+    return {"Type": "ACCREC", "CurrencyCode": "AUD", "LineItems": [{**base, **line}]}
+
+
+def test_a_good_invoice_passes():
+    assert check_document(invoice(), ref()) == []
+
+
+@pytest.mark.parametrize("doc, message", [
+    (invoice(TaxType="GSTX"), "tax rate GSTX does not exist in Xero organisation Adelaide"),
+    (invoice(TaxType="OLDGST"), "tax rate OLDGST (Old GST) is deleted"),
+    (invoice(TaxType="INPUT"), "tax rate INPUT (GST on Expenses) cannot be used on sales"),
+    (invoice(AccountCode="999"), "account code 999 does not exist"),
+    (invoice(AccountCode="250"), "account 250 (Old sales) is archived"),
+    (invoice(AccountCode="090"), "account 090 is a bank account"),
+    ({**invoice(), "CurrencyCode": "USD"}, "currency USD is not enabled in Xero organisation Adelaide"),
+    (invoice(Tracking=[{"Name": "Location", "Option": "Perth"}]), "tracking option 'Perth' does not exist"),
+    (invoice(Tracking=[{"Name": "Location", "Option": "Darwin"}]), "tracking option 'Darwin' is archived"),
+    (invoice(Quantity=0), "quantity is zero"),
+])
+def test_each_bad_reference_has_its_own_error(doc, message):
+    errors = check_document(doc, ref())
+    assert len(errors) == 1 and message in errors[0]
+
+
+def test_bills_check_expense_side_and_unmirrored_data_is_skipped():
+    bill = {**invoice(TaxType="INPUT"), "Type": "ACCPAY"}
+    assert check_document(bill, ref()) == []
+    assert check_document(invoice(TaxType="ANYTHING", AccountCode="1"), ReferenceData(org="new")) == []
+
+
+def test_tax_code_mapping_overrides_the_xref():
+    r = ref()
+    r.tax_code_map = {"GST": "OUTPUT"}
+    doc = invoice(TaxType="GSTX")
+    apply_tax_code_map(doc, [{"taxCode": {"identifier": "GST"}}], r)
+    assert doc["LineItems"][0]["TaxType"] == "OUTPUT" and check_document(doc, r) == []

@@ -133,3 +133,181 @@ LINE_CATALOGUE = [
     ("Project: server migration milestone", "230", 4200.00),
     ("Security awareness training seats", "200", 12.50),
 ]
+
+# ---------------------------------------------------------------- added for payments, items, tracking, payroll
+
+# Extra accounts: a second bank account and a clearing liability account that accepts payments (Xero's
+# "Enable payments to this account"), so payments can be tested against both kinds of payment account.
+XERO_PAYMENT_ACCOUNTS = [
+    {"Code": "091", "Name": "Business Savings Account", "Type": "BANK", "BankAccountNumber": "062000987654321"},
+    {"Code": "855", "Name": "Payment Clearing", "Type": "CURRLIAB", "EnablePaymentsToAccount": True},
+]
+
+# Xero inventory items seeded in every demo organisation (the product mirrors them into the CW catalogue).
+# Code, Name, Description, sales price / account, purchase price / account (None = not purchased), tracked.
+XERO_ITEMS = [
+    {"Code": "MSP-ESS", "Name": "Managed Services - Essentials", "Description": "Managed services plan, per user",
+     "SalesDetails": {"UnitPrice": 65.00, "AccountCode": "210", "TaxType": "OUTPUT"}},
+    {"Code": "MSP-PRO", "Name": "Managed Services - Professional",
+     "Description": "Managed services plan with 24x7 monitoring, per user",
+     "SalesDetails": {"UnitPrice": 95.00, "AccountCode": "210", "TaxType": "OUTPUT"}},
+    {"Code": "M365-BP", "Name": "Microsoft 365 Business Premium", "Description": "Monthly licence, per user",
+     "PurchaseDescription": "M365 Business Premium (distributor)",
+     "SalesDetails": {"UnitPrice": 33.00, "AccountCode": "200", "TaxType": "OUTPUT"},
+     "PurchaseDetails": {"UnitPrice": 27.50, "AccountCode": "310", "TaxType": "INPUT"}},
+    {"Code": "M365-E3", "Name": "Microsoft 365 E3", "Description": "Monthly licence, per user",
+     "PurchaseDescription": "M365 E3 (distributor)",
+     "SalesDetails": {"UnitPrice": 54.00, "AccountCode": "200", "TaxType": "OUTPUT"},
+     "PurchaseDetails": {"UnitPrice": 46.20, "AccountCode": "310", "TaxType": "INPUT"}},
+    {"Code": "LAP-DL5450", "Name": "Dell Latitude 5450 laptop", "Description": "Dell Latitude 5450, i7, 16GB, 512GB",
+     "PurchaseDescription": "Dell Latitude 5450 (Ingram)", "IsTrackedAsInventory": False,
+     "SalesDetails": {"UnitPrice": 1899.00, "AccountCode": "220", "TaxType": "OUTPUT"},
+     "PurchaseDetails": {"UnitPrice": 1520.00, "AccountCode": "310", "TaxType": "INPUT"}},
+    {"Code": "LAP-HP840", "Name": "HP EliteBook 840 G11 laptop", "Description": "HP EliteBook 840 G11, Ultra 7, 32GB",
+     "PurchaseDescription": "HP EliteBook 840 G11 (Dicker Data)",
+     "SalesDetails": {"UnitPrice": 2249.00, "AccountCode": "220", "TaxType": "OUTPUT"},
+     "PurchaseDetails": {"UnitPrice": 1795.00, "AccountCode": "310", "TaxType": "INPUT"}},
+    {"Code": "SW-24POE", "Name": "Network switch 24-port PoE", "Description": "Managed 24-port gigabit PoE+ switch",
+     "PurchaseDescription": "24-port PoE switch (Leader)",
+     "SalesDetails": {"UnitPrice": 749.50, "AccountCode": "220", "TaxType": "OUTPUT"},
+     "PurchaseDetails": {"UnitPrice": 560.00, "AccountCode": "310", "TaxType": "INPUT"}},
+    {"Code": "FW-SUB-12", "Name": "Firewall subscription (12 months)", "Description": "Firewall UTM subscription",
+     "PurchaseDescription": "Firewall UTM renewal",
+     "SalesDetails": {"UnitPrice": 620.00, "AccountCode": "200", "TaxType": "OUTPUT"},
+     "PurchaseDetails": {"UnitPrice": 455.00, "AccountCode": "310", "TaxType": "INPUT"}},
+    {"Code": "BDR-MON", "Name": "Backup and disaster recovery", "Description": "BDR service, monthly",
+     "SalesDetails": {"UnitPrice": 395.00, "AccountCode": "210", "TaxType": "OUTPUT"}},
+    {"Code": "SUP-ONSITE", "Name": "Onsite support (hour)", "Description": "Onsite support, per hour",
+     "SalesDetails": {"UnitPrice": 165.00, "AccountCode": "230", "TaxType": "OUTPUT"}},
+    {"Code": "SUP-REMOTE", "Name": "Remote support (hour)", "Description": "Remote support, per hour",
+     "SalesDetails": {"UnitPrice": 145.00, "AccountCode": "230", "TaxType": "OUTPUT"}},
+    {"Code": "SAT-SEAT", "Name": "Security awareness training seat", "Description": "Annual training seat",
+     "PurchaseDescription": "Security awareness platform seat",
+     "SalesDetails": {"UnitPrice": 12.50, "AccountCode": "200", "TaxType": "OUTPUT"},
+     "PurchaseDetails": {"UnitPrice": 7.80, "AccountCode": "310", "TaxType": "INPUT"}},
+]
+
+# The tracking category each demo organisation has; the product maps a CW location to one of its options.
+XERO_TRACKING_CATEGORIES = [
+    {"Name": "Location", "Options": [{"Name": "Adelaide"}, {"Name": "Melbourne"}, {"Name": "Perth"},
+                                     {"Name": "Darwin", "Status": "ARCHIVED"}]},
+]
+
+# Payroll AU seed: calendars (StartDate a Monday), earnings rates and leave types, shared by every organisation.
+XERO_PAYROLL_CALENDARS = [
+    {"Name": "Weekly", "CalendarType": "WEEKLY", "StartDate": "2026-09-07", "PaymentDate": "2026-09-16"},
+    {"Name": "Fortnightly", "CalendarType": "FORTNIGHTLY", "StartDate": "2026-09-07", "PaymentDate": "2026-09-23"},
+]
+XERO_EARNINGS_RATES = [
+    {"Name": "Ordinary Hours", "EarningsType": "ORDINARYTIMEEARNINGS", "RateType": "RATEPERUNIT",
+     "TypeOfUnits": "Hours", "AccountCode": "477"},
+    {"Name": "Overtime Hours (x1.5)", "EarningsType": "OVERTIMEEARNINGS", "RateType": "MULTIPLE",
+     "TypeOfUnits": "Hours", "Multiplier": 1.5, "AccountCode": "477"},
+    {"Name": "Public Holiday", "EarningsType": "ORDINARYTIMEEARNINGS", "RateType": "MULTIPLE",
+     "TypeOfUnits": "Hours", "Multiplier": 2.5, "AccountCode": "477"},
+    # Not valid for timesheets: a fixed-amount allowance.
+    {"Name": "Allowance", "EarningsType": "ALLOWANCE", "RateType": "FIXEDAMOUNT", "Amount": 25.0,
+     "AccountCode": "477"},
+]
+XERO_LEAVE_TYPES = [
+    {"Name": "Annual Leave", "LeaveCategoryCode": "ANNUALLEAVE", "NormalEntitlement": 152.0,
+     "LeaveLoadingRate": 0.175},
+    {"Name": "Personal/Carer's Leave", "LeaveCategoryCode": "PERSONALSICKCARERSLEAVE", "NormalEntitlement": 76.0,
+     "LeaveLoadingRate": 0.0},
+    {"Name": "Long Service Leave", "LeaveCategoryCode": "LONGSERVICELEAVE", "NormalEntitlement": 0.0,
+     "LeaveLoadingRate": 0.0},
+]
+
+# ConnectWise members (technicians) of the demo MSP. employeeIdentifer (sic) is ConnectWise's own spelling.
+# The product matches them to Xero employees by email, then employee identifier, then name:
+# - "tnguyen" matches only by name (her Xero email is a personal one);
+# - "jpatel" has no Xero employee; "rbrown" is inactive in ConnectWise (and TERMINATED in Xero).
+CW_MEMBERS = [
+    {"id": 101, "identifier": "swilliams", "firstName": "Sarah", "lastName": "Williams",
+     "primaryEmail": "sarah.williams@demomsp.com.au", "employeeIdentifer": "E1001", "defaultLocation": "adelaide",
+     "inactiveFlag": False},
+    {"id": 102, "identifier": "mchen", "firstName": "Michael", "lastName": "Chen",
+     "primaryEmail": "michael.chen@demomsp.com.au", "employeeIdentifer": "E1002", "defaultLocation": "adelaide",
+     "inactiveFlag": False},
+    {"id": 103, "identifier": "ekelly", "firstName": "Emma", "lastName": "Kelly",
+     "primaryEmail": "emma.kelly@demomsp.com.au", "employeeIdentifer": "E1003", "defaultLocation": "adelaide",
+     "inactiveFlag": False},
+    {"id": 104, "identifier": "tnguyen", "firstName": "Thi", "lastName": "Nguyen",
+     "primaryEmail": "thi.nguyen@demomsp.com.au", "employeeIdentifer": "E1004", "defaultLocation": "adelaide",
+     "inactiveFlag": False},
+    {"id": 105, "identifier": "jpatel", "firstName": "Jay", "lastName": "Patel",
+     "primaryEmail": "jay.patel@demomsp.com.au", "employeeIdentifer": "E1005", "defaultLocation": "adelaide",
+     "inactiveFlag": False},
+    {"id": 106, "identifier": "rbrown", "firstName": "Robert", "lastName": "Brown",
+     "primaryEmail": "robert.brown@demomsp.com.au", "employeeIdentifer": "E1006", "defaultLocation": "adelaide",
+     "inactiveFlag": True},
+    {"id": 201, "identifier": "ljones", "firstName": "Liam", "lastName": "Jones",
+     "primaryEmail": "liam.jones@demomsp.com.au", "employeeIdentifer": "E2001", "defaultLocation": "melbourne",
+     "inactiveFlag": False},
+    {"id": 202, "identifier": "osmith", "firstName": "Olivia", "lastName": "Smith",
+     "primaryEmail": "olivia.smith@demomsp.com.au", "employeeIdentifer": "E2002", "defaultLocation": "melbourne",
+     "inactiveFlag": False},
+    {"id": 203, "identifier": "ntaylor", "firstName": "Noah", "lastName": "Taylor",
+     "primaryEmail": "noah.taylor@demomsp.com.au", "employeeIdentifer": "E2003", "defaultLocation": "melbourne",
+     "inactiveFlag": False},
+    {"id": 204, "identifier": "cwilson", "firstName": "Chloe", "lastName": "Wilson",
+     "primaryEmail": "chloe.wilson@demomsp.com.au", "employeeIdentifer": "E2004", "defaultLocation": "melbourne",
+     "inactiveFlag": False},
+    {"id": 205, "identifier": "jmartin", "firstName": "Jack", "lastName": "Martin",
+     "primaryEmail": "jack.martin@demomsp.com.au", "employeeIdentifer": "E2005", "defaultLocation": "melbourne",
+     "inactiveFlag": False},
+    {"id": 206, "identifier": "gthompson", "firstName": "Grace", "lastName": "Thompson",
+     "primaryEmail": "grace.thompson@demomsp.com.au", "employeeIdentifer": "E2006", "defaultLocation": "melbourne",
+     "inactiveFlag": False},
+]
+
+# Xero payroll employees per location (organisation). Calendar is a XERO_PAYROLL_CALENDARS name.
+XERO_EMPLOYEES = {
+    "adelaide": [
+        {"FirstName": "Sarah", "LastName": "Williams", "Email": "sarah.williams@demomsp.com.au",
+         "DateOfBirth": "1986-03-14", "StartDate": "2019-02-04", "Calendar": "Weekly", "JobTitle": "Service Manager"},
+        {"FirstName": "Michael", "LastName": "Chen", "Email": "michael.chen@demomsp.com.au",
+         "DateOfBirth": "1991-07-22", "StartDate": "2021-05-10", "Calendar": "Weekly", "JobTitle": "Senior Engineer"},
+        {"FirstName": "Emma", "LastName": "Kelly", "Email": "emma.kelly@demomsp.com.au",
+         "DateOfBirth": "1995-11-02", "StartDate": "2023-01-16", "Calendar": "Fortnightly",
+         "JobTitle": "Service Desk Technician"},
+        {"FirstName": "Thi", "LastName": "Nguyen", "Email": "thi.nguyen.home@gmail.com",
+         "DateOfBirth": "1993-04-09", "StartDate": "2022-08-01", "Calendar": "Fortnightly",
+         "JobTitle": "Project Engineer"},
+        {"FirstName": "Robert", "LastName": "Brown", "Email": "robert.brown@demomsp.com.au",
+         "DateOfBirth": "1979-09-30", "StartDate": "2015-03-02", "Calendar": "Weekly", "JobTitle": "Field Technician",
+         "Status": "TERMINATED", "TerminationDate": "2026-06-30"},
+        {"FirstName": "Hannah", "LastName": "Lee", "Email": "hannah.lee@demomsp.com.au",
+         "DateOfBirth": "1989-12-12", "StartDate": "2020-10-05", "Calendar": "Fortnightly",
+         "JobTitle": "Office Manager"},
+    ],
+    "melbourne": [
+        {"FirstName": "Liam", "LastName": "Jones", "Email": "liam.jones@demomsp.com.au",
+         "DateOfBirth": "1988-01-19", "StartDate": "2018-07-02", "Calendar": "Weekly", "JobTitle": "Team Lead"},
+        {"FirstName": "Olivia", "LastName": "Smith", "Email": "olivia.smith@demomsp.com.au",
+         "DateOfBirth": "1994-05-27", "StartDate": "2022-02-14", "Calendar": "Weekly", "JobTitle": "Network Engineer"},
+        {"FirstName": "Noah", "LastName": "Taylor", "Email": "noah.taylor@demomsp.com.au",
+         "DateOfBirth": "1997-08-08", "StartDate": "2024-03-04", "Calendar": "Fortnightly",
+         "JobTitle": "Service Desk Technician"},
+        {"FirstName": "Chloe", "LastName": "Wilson", "Email": "chloe.wilson@demomsp.com.au",
+         "DateOfBirth": "1990-10-21", "StartDate": "2019-09-09", "Calendar": "Fortnightly",
+         "JobTitle": "Cloud Engineer"},
+        {"FirstName": "Jack", "LastName": "Martin", "Email": "jack.martin@demomsp.com.au",
+         "DateOfBirth": "1985-02-03", "StartDate": "2017-04-18", "Calendar": "Weekly", "JobTitle": "Field Technician"},
+        {"FirstName": "Grace", "LastName": "Thompson", "Email": "grace.thompson@demomsp.com.au",
+         "DateOfBirth": "1992-06-15", "StartDate": "2021-11-01", "Calendar": "Fortnightly",
+         "JobTitle": "Account Manager"},
+    ],
+}
+
+# Leave applications seeded per organisation: (employee email, leave type name, start, end, title, hours).
+XERO_LEAVE_APPLICATIONS = {
+    "adelaide": [("sarah.williams@demomsp.com.au", "Annual Leave", "2026-12-21", "2026-12-31", "Christmas break",
+                  60.0),
+                 ("michael.chen@demomsp.com.au", "Long Service Leave", "2027-01-11", "2027-01-22", "Long service leave",
+                  76.0)],
+    "melbourne": [("olivia.smith@demomsp.com.au", "Personal/Carer's Leave", "2026-11-10", "2026-11-10",
+                   "Sick day", 7.6),
+                  ("jack.martin@demomsp.com.au", "Annual Leave", "2027-01-05", "2027-01-09", "Summer holiday",
+                   38.0)],
+}

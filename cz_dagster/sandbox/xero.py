@@ -8,6 +8,9 @@ memory and rebuilt by ``POST /_sandbox/reset``. The pieces:
 - xero_accounting.py organisations, invoices, contacts and reference data with Xero's validation rules
 - xero_where.py     the ``where`` / ``order`` subset
 - xero_formats.py   MS-JSON dates, lenient booleans, If-Modified-Since
+- xero_payments.py  payments (applied to and reversed from invoices) and admin-made overpayments
+- xero_catalog.py   items
+- xero_payroll.py   Payroll AU under /payroll.xro/1.0: employees, calendars, pay items, leave, timesheets
 - this module       HTTP routing, auth checks, rate limits, Idempotency-Key replay, the /_sandbox/ admin routes
 
 Handlers read the request body first and then do all their work synchronously under one lock, so concurrent
@@ -36,7 +39,6 @@ from starlette.routing import Route
 from cz_dagster.sandbox import demo
 from cz_dagster.sandbox.faults import FaultInjector, FaultMiddleware
 from cz_dagster.sandbox.xero_accounting import (
-    CURRENCIES,
     ElementError,
     Org,
     contact_view,
@@ -50,17 +52,38 @@ from cz_dagster.sandbox.xero_accounting import (
     render_invoice,
     render_organisation,
     render_tax_rate,
+    render_tracking_category,
     save_contact,
     save_invoice,
     seed_org,
 )
+from cz_dagster.sandbox.xero_catalog import failed_item, find_item, render_item, save_item, seed_items
 from cz_dagster.sandbox.xero_formats import Clock, now_ms_json, parse_bool, parse_since
 from cz_dagster.sandbox.xero_oauth import Grant, OAuthError, OAuthStore
+from cz_dagster.sandbox.xero_payments import (
+    create_overpayment,
+    create_payment,
+    delete_payment,
+    failed_payment,
+    overpayment_view,
+    payment_view,
+    render_overpayment,
+    render_payment,
+)
+from cz_dagster.sandbox.xero_payroll import (
+    PayrollApi,
+    render_employee,
+    render_leave_application,
+    render_timesheet,
+    seed_payroll,
+    set_timesheet_status,
+)
 from cz_dagster.sandbox.xero_where import WhereError, compile_where, sort_docs
 
-__all__ = ["XeroOrg", "XeroSandboxConfig", "create_xero_app", "API_PREFIX"]
+__all__ = ["XeroOrg", "XeroSandboxConfig", "create_xero_app", "API_PREFIX", "PAYROLL_PREFIX"]
 
 API_PREFIX = "/api.xro/2.0"
+PAYROLL_PREFIX = "/payroll.xro/1.0"
 PROVIDER = "cz sandbox"
 NOT_FOUND = {"Title": "Not Found", "Status": 404, "Detail": "The resource you're looking for cannot be found"}
 TUNABLE = ("minute_limit", "day_limit", "concurrent_limit", "app_minute_limit", "access_token_seconds",
@@ -190,7 +213,7 @@ class XeroFaultMiddleware(FaultMiddleware):
         self.limiter = limiter
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/"):
+        if scope["type"] != "http" or not scope["path"].startswith((API_PREFIX + "/", PAYROLL_PREFIX + "/")):
             await super().__call__(scope, receive, send)
             return
         tenant = next((v.decode() for k, v in scope.get("headers", []) if k.lower() == b"xero-tenant-id"), None)
@@ -275,7 +298,12 @@ class XeroSimulator:
 
     def reset(self, keep_tokens: bool) -> None:
         with self.lock:
-            self.orgs = {o.tenant_id.lower(): seed_org(o.tenant_id.lower(), o.name, o.slug) for o in self.config.orgs}
+            self.orgs = {}
+            for o in self.config.orgs:
+                org = seed_org(o.tenant_id.lower(), o.name, o.slug)
+                seed_items(org)
+                org.payroll = seed_payroll(org, o.slug)
+                self.orgs[org.tenant_id] = org
             self.idempotency.clear()
             self.calls.clear()
             self.faults.clear()
@@ -451,7 +479,11 @@ class XeroSimulator:
         resource = parts[0].lower() if parts else ""
         method = request.method
         q = request.query_params
+        if request.url.path.startswith(PAYROLL_PREFIX + "/"):
+            return self._payroll(org, request, body, parts)
         try:
+            if resource in ("payments", "items", "overpayments", "trackingcategories"):
+                return self._dispatch_more(org, request, body, parts, resource)
             if resource in ("invoices", "contacts") and method in ("PUT", "POST"):
                 try:
                     payload = json.loads(body or b"null")
@@ -487,7 +519,7 @@ class XeroSimulator:
                 accounts = [render_account(a) for a in org.accounts.values()]
                 return 200, envelope("Accounts", self._filter_plain(accounts, q))
             if resource == "currencies" and len(parts) == 1:
-                return 200, envelope("Currencies", self._filter_plain([dict(c) for c in CURRENCIES], q))
+                return 200, envelope("Currencies", self._filter_plain([dict(c) for c in org.currencies], q))
             if resource == "organisation" and len(parts) == 1:
                 return 200, envelope("Organisations", [render_organisation(org)])
         except WhereError as exc:
@@ -539,6 +571,169 @@ class XeroSimulator:
             for r in results:
                 r.pop("StatusAttributeString", None)
         return 200, envelope(collection, results)
+
+    # ------------------------------------------------------------ payments, items, overpayments, tracking
+    @staticmethod
+    def _elements(payload: Any, collection: str) -> list[Any] | None:
+        """A write body: ``{"<Collection>": [...]}``, a bare list, or one bare element (POST /Payments)."""
+        if isinstance(payload, dict):
+            elements = payload.get(collection, [payload])
+            return elements if isinstance(elements, list) else None
+        return payload if isinstance(payload, list) else None
+
+    @staticmethod
+    def _batch(collection: str, elements: list[Any], summarize: bool, save: Any, failed: Any) -> tuple[int, Any]:
+        """Xero's batch semantics: each valid element commits; summarized errors are a 400 listing the failures."""
+        results: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        for element in elements:
+            try:
+                out = save(element)
+            except ElementError as exc:
+                out = failed(element, exc.messages, getattr(exc, "candidate", None))
+                failures.append(dict(out))
+                out["StatusAttributeString"] = "ERROR"
+            else:
+                out["StatusAttributeString"] = "OK"
+            results.append(out)
+        if summarize:
+            if failures:
+                return 400, api_exception(10, "ValidationException", "A validation exception occurred",
+                                          Elements=failures)
+            for r in results:
+                r.pop("StatusAttributeString", None)
+        return 200, envelope(collection, results)
+
+    def _dispatch_more(self, org: Org, request: Request, body: bytes, parts: list[str], resource: str
+                       ) -> tuple[int, Any]:
+        method, q = request.method, request.query_params
+        key = parts[1] if len(parts) > 1 else None
+        summarize = parse_bool(q.get("summarizeErrors"), True)
+        payload: Any = None
+        if method in ("PUT", "POST"):
+            try:
+                payload = json.loads(body or b"null")
+            except ValueError:
+                return 400, api_exception(14, "PostDataInvalidException", "Invalid Json data")
+        if resource == "payments":
+            if method == "GET":
+                return self._get_payments(org, request, key)
+            if method == "POST" and key:
+                return self._delete_payment(org, key, payload)
+            if method in ("PUT", "POST"):
+                elements = self._elements(payload, "Payments")
+                if elements is None:
+                    return 400, api_exception(14, "PostDataInvalidException", "No data has been provided")
+                return self._batch("Payments", elements, summarize,
+                                   lambda e: render_payment(org, create_payment(org, e, self.clock)),
+                                   lambda e, m, c: failed_payment(org, e, m, c))
+        if resource == "items":
+            unitdp = 4 if q.get("unitdp") == "4" else 2
+            if method == "GET":
+                return self._get_items(org, request, key, unitdp)
+            if method in ("PUT", "POST"):
+                if method == "PUT" and key:
+                    return 405, {"Title": "Method Not Allowed", "Status": 405}
+                elements = self._elements(payload, "Items")
+                if elements is None:
+                    return 400, api_exception(14, "PostDataInvalidException", "No data has been provided")
+                if key:
+                    found = find_item(org, key)
+                    if found is None:
+                        return 404, NOT_FOUND
+                    elements = [{**(elements[0] if elements and isinstance(elements[0], dict) else {}),
+                                 "ItemID": found["ItemID"]}]
+                return self._batch("Items", elements, summarize,
+                                   lambda e: render_item(save_item(org, e, method == "PUT", self.clock), unitdp),
+                                   failed_item)
+        if method != "GET":
+            return 405, {"Title": "Method Not Allowed", "Status": 405}
+        if resource == "overpayments":
+            if key:
+                doc = org.overpayments.get(key.lower())
+                return (200, envelope("Overpayments", [render_overpayment(org, doc)])) if doc else (404, NOT_FOUND)
+            since = parse_since(request.headers.get("if-modified-since"))
+            where = compile_where(q.get("where"))
+            views = [overpayment_view(org, d) for d in org.overpayments.values()
+                     if not since or d["UpdatedDateUTC"] >= since]
+            views = sort_docs([v for v in views if where(v)], q.get("order"),
+                              {"date", "updateddateutc", "total", "status", "contact.name"})
+            page, pagination = self._page(views, q)
+            return 200, envelope("Overpayments", [render_overpayment(org, org.overpayments[v["OverpaymentID"]])
+                                                  for v in page], pagination)
+        if resource == "trackingcategories":
+            archived = parse_bool(q.get("includeArchived"), False)
+            if key:
+                category = org.tracking.get(key.lower())
+                return (200, envelope("TrackingCategories", [render_tracking_category(category, True)])) \
+                    if category else (404, NOT_FOUND)
+            cats = [render_tracking_category(c, archived) for c in org.tracking.values()
+                    if archived or c["Status"] == "ACTIVE"]
+            return 200, envelope("TrackingCategories", self._filter_plain(cats, q))
+        return 404, NOT_FOUND
+
+    def _get_payments(self, org: Org, request: Request, key: str | None) -> tuple[int, Any]:
+        q = request.query_params
+        if key:
+            doc = org.payments.get(key.lower())
+            return (200, envelope("Payments", [render_payment(org, doc)])) if doc else (404, NOT_FOUND)
+        since = parse_since(request.headers.get("if-modified-since"))
+        where = compile_where(q.get("where"))
+        views = [payment_view(org, p) for p in org.payments.values() if not since or p["UpdatedDateUTC"] >= since]
+        views = sort_docs([v for v in views if where(v)], q.get("order"),
+                          {"date", "updateddateutc", "amount", "status", "paymenttype", "reference", "paymentid"})
+        page, pagination = self._page(views, q)
+        return 200, envelope("Payments", [render_payment(org, org.payments[v["PaymentID"]]) for v in page],
+                             pagination)
+
+    def _delete_payment(self, org: Org, key: str, payload: Any) -> tuple[int, Any]:
+        """POST /Payments/{id} {"Status":"DELETED"}: the only change Xero allows to a payment."""
+        element = (self._elements(payload, "Payments") or [{}])[0]
+        if not isinstance(element, dict) or str(element.get("Status", "")).upper() != "DELETED":
+            return 400, api_exception(10, "ValidationException", "A validation exception occurred",
+                                      Elements=[{"PaymentID": key, "ValidationErrors": [
+                                          {"Message": "Payments can only be deleted (Status DELETED)"}]}])
+        try:
+            doc = delete_payment(org, key, self.clock)
+        except KeyError:
+            return 404, NOT_FOUND
+        except ElementError as exc:
+            return 400, api_exception(10, "ValidationException", "A validation exception occurred",
+                                      Elements=[failed_payment(org, element, exc.messages,
+                                                               org.payments.get(key.lower()))])
+        return 200, envelope("Payments", [render_payment(org, doc)])
+
+    def _get_items(self, org: Org, request: Request, key: str | None, unitdp: int) -> tuple[int, Any]:
+        q = request.query_params
+        if key:
+            doc = find_item(org, key)
+            return (200, envelope("Items", [render_item(doc, unitdp)])) if doc else (404, NOT_FOUND)
+        since = parse_since(request.headers.get("if-modified-since"))
+        where = compile_where(q.get("where"))
+        docs = [d for d in org.items.values() if (not since or d["UpdatedDateUTC"] >= since) and where(d)]
+        docs = sort_docs(docs, q.get("order"), {"code", "name", "updateddateutc", "itemid"})
+        return 200, envelope("Items", [render_item(d, unitdp) for d in docs])
+
+    # ------------------------------------------------------------ payroll AU
+    def _payroll(self, org: Org, request: Request, body: bytes, parts: list[str]) -> tuple[int, Any]:
+        payload: Any = None
+        if request.method in ("POST", "PUT"):
+            try:
+                payload = json.loads(body or b"null")
+            except ValueError:
+                return 400, api_exception(14, "PostDataInvalidException", "Invalid Json data")
+
+        def payroll_envelope(collection: str, items: Any) -> dict[str, Any]:
+            return envelope(collection, items)
+
+        try:
+            since = parse_since(request.headers.get("if-modified-since"))
+            return PayrollApi(org, self.clock, payroll_envelope).handle(
+                request.method, parts, request.query_params, since, payload)
+        except WhereError as exc:
+            return 400, api_exception(16, "QueryParseException", str(exc))
+        except ValueError as exc:
+            return 400, api_exception(16, "QueryParseException", str(exc))
 
     @staticmethod
     def _page(items: list[Any], q: Any) -> tuple[list[Any], dict[str, int]]:
@@ -638,7 +833,16 @@ class XeroSimulator:
             return {"organisations": [{
                 "tenant_id": org.tenant_id, "name": org.name,
                 "invoices": [render_invoice(org, d) for d in org.invoices.values()],
+                "bills": [render_invoice(org, d) for d in org.invoices.values() if d["Type"] == "ACCPAY"],
                 "contacts": [render_contact(c) for c in org.contacts.values()],
+                "payments": [render_payment(org, p) for p in org.payments.values()],
+                "overpayments": [render_overpayment(org, o) for o in org.overpayments.values()],
+                "items": [render_item(i) for i in org.items.values()],
+                "tracking_categories": [render_tracking_category(c) for c in org.tracking.values()],
+                "employees": [render_employee(e) for e in org.payroll.employees.values()],
+                "timesheets": [render_timesheet(t) for t in org.payroll.timesheets.values()],
+                "leave_applications": [render_leave_application(a)
+                                       for a in org.payroll.leave_applications.values()],
             } for org in self.orgs.values()]}
 
     async def admin_state(self, request: Request) -> Response:
@@ -716,6 +920,90 @@ class XeroSimulator:
             rate["Status"] = body["Status"]
             return _json(200, render_tax_rate(rate))
 
+    # ------------------------------------------------------------ admin: what a Xero user does in the UI
+    def _admin_org(self, body: dict[str, Any]) -> Org | None:
+        return self.orgs.get(str(body.get("tenant_id", "")).lower())
+
+    async def admin_payments(self, request: Request) -> Response:
+        """Record a payment as a Xero user would: {tenant_id, InvoiceNumber|InvoiceID, Amount, Date?, Reference?,
+        AccountCode? (default 090)} -> the Payment (400 {"error": [...messages]} when Xero would refuse it)."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        if org is None:
+            return _json(400, {"error": "tenant_id of a sandbox organisation is required"})
+        element = {"Invoice": {"InvoiceID": body.get("InvoiceID"), "InvoiceNumber": body.get("InvoiceNumber")},
+                   "Account": {"Code": body.get("AccountCode") or "090"}, "Amount": body.get("Amount"),
+                   "Date": body.get("Date"), "Reference": body.get("Reference")}
+        with self.lock:
+            try:
+                return _json(200, render_payment(org, create_payment(org, element, self.clock)))
+            except ElementError as exc:
+                return _json(400, {"error": exc.messages})
+
+    async def admin_payment_delete(self, request: Request) -> Response:
+        """Reverse a payment (any organisation; PaymentIDs are unique)."""
+        pid = request.path_params["payment_id"].lower()
+        with self.lock:
+            org = next((o for o in self.orgs.values() if pid in o.payments), None)
+            if org is None:
+                return _json(404, {"error": "unknown PaymentID"})
+            try:
+                return _json(200, render_payment(org, delete_payment(org, pid, self.clock)))
+            except ElementError as exc:
+                return _json(400, {"error": exc.messages})
+
+    async def admin_overpayments(self, request: Request) -> Response:
+        """{tenant_id, ContactID, Amount, Date?, Reference?} -> a RECEIVE-OVERPAYMENT (GET /Overpayments)."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        if org is None or not body.get("ContactID"):
+            return _json(400, {"error": "tenant_id of a sandbox organisation and ContactID are required"})
+        with self.lock:
+            try:
+                doc = create_overpayment(org, body["ContactID"], body.get("Amount"), body.get("Date"), self.clock,
+                                         body.get("Reference"))
+            except (ElementError, ValueError) as exc:
+                return _json(400, {"error": getattr(exc, "messages", [str(exc)])})
+            return _json(200, render_overpayment(org, doc))
+
+    async def admin_items(self, request: Request) -> Response:
+        """{tenant_id, Code, ...Item fields} -> creates the item or changes the one with that Code."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        if org is None:
+            return _json(400, {"error": "tenant_id of a sandbox organisation is required"})
+        with self.lock:
+            try:
+                item = save_item(org, {k: v for k, v in body.items() if k != "tenant_id"}, False, self.clock)
+            except ElementError as exc:
+                return _json(400, {"error": exc.messages})
+            return _json(200, render_item(item))
+
+    async def admin_currencies(self, request: Request) -> Response:
+        """{tenant_id, Code, enabled, Description?}: enable or disable a currency in one organisation."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        code = str(body.get("Code") or "").upper()
+        if org is None or len(code) != 3:
+            return _json(400, {"error": "tenant_id of a sandbox organisation and a 3-letter Code are required"})
+        with self.lock:
+            org.currencies = [c for c in org.currencies if c["Code"] != code]
+            if body.get("enabled", True):
+                org.currencies.append({"Code": code, "Description": body.get("Description") or code})
+            return _json(200, list(org.currencies))
+
+    async def admin_timesheet_status(self, request: Request) -> Response:
+        """{Status: APPROVED|PROCESSED|REJECTED|DRAFT}: a payroll officer acting on a timesheet in Xero."""
+        body = await _json_body(request)
+        tid = request.path_params["timesheet_id"]
+        with self.lock:
+            for org in self.orgs.values():
+                doc = set_timesheet_status(org, tid, str(body.get("Status", "")).upper(), self.clock)
+                if doc is not None:
+                    return _json(200, render_timesheet(doc))
+        return _json(400, {"error": "unknown TimesheetID or Status not one of DRAFT/APPROVED/PROCESSED/REJECTED/"
+                                    "REQUESTED"})
+
 
 async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
@@ -742,6 +1030,7 @@ def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddlew
         Route("/connections/{id}", sim.delete_connection, methods=["DELETE"]),
         Route("/Connections/{id}", sim.delete_connection, methods=["DELETE"]),
         Route(API_PREFIX + "/{path:path}", sim.api, methods=api_methods),
+        Route(PAYROLL_PREFIX + "/{path:path}", sim.api, methods=api_methods),
         Route("/_sandbox/state", sim.admin_state, methods=["GET"]),
         Route("/_sandbox/reset", sim.admin_reset, methods=["POST"]),
         Route("/_sandbox/faults", sim.admin_faults, methods=["GET", "POST", "DELETE"]),
@@ -752,6 +1041,12 @@ def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddlew
         Route("/_sandbox/tokens/revoke", sim.admin_revoke, methods=["POST"]),
         Route("/_sandbox/contacts", sim.admin_contacts, methods=["POST"]),
         Route("/_sandbox/tax_rates/{tenant_id}/{tax_type}/status", sim.admin_tax_rate_status, methods=["POST"]),
+        Route("/_sandbox/payments", sim.admin_payments, methods=["POST"]),
+        Route("/_sandbox/payments/{payment_id}/delete", sim.admin_payment_delete, methods=["POST"]),
+        Route("/_sandbox/overpayments", sim.admin_overpayments, methods=["POST"]),
+        Route("/_sandbox/items", sim.admin_items, methods=["POST"]),
+        Route("/_sandbox/currencies", sim.admin_currencies, methods=["POST"]),
+        Route("/_sandbox/timesheets/{timesheet_id}/status", sim.admin_timesheet_status, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     wrapped = XeroFaultMiddleware(app, sim.faults, _default_fault_response(config), sim.limiter)

@@ -66,6 +66,13 @@ class Org:
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_number: int = 1
+    currencies: list[dict[str, Any]] = field(default_factory=lambda: [dict(c) for c in CURRENCIES])
+    tracking: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    overpayments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Payroll AU state (a xero_payroll.Payroll); kept opaque here so this module does not import payroll.
+    payroll: Any = None
 
 
 def seed_org(tenant_id: str, name: str, slug: str | None) -> Org:
@@ -73,7 +80,7 @@ def seed_org(tenant_id: str, name: str, slug: str | None) -> Org:
     org = Org(tenant_id=tenant_id, name=name)
     for rate in demo.XERO_TAX_RATES:
         org.tax_rates[rate["TaxType"]] = {**rate, "Status": "ACTIVE"}
-    for acct in demo.XERO_ACCOUNTS:
+    for acct in [*demo.XERO_ACCOUNTS, *demo.XERO_PAYMENT_ACCOUNTS]:
         org.accounts[acct["Code"]] = {**acct, "AccountID": stable_id(tenant_id, "account", acct["Code"]),
                                       "Status": "ACTIVE"}
     companies = {c[0]: c for c in demo.COMPANIES}
@@ -82,7 +89,74 @@ def seed_org(tenant_id: str, name: str, slug: str | None) -> Org:
         cid = stable_id(tenant_id, "contact", contact_name)
         org.contacts[cid] = new_contact_doc(cid, {"Name": contact_name, "ContactNumber": ident,
                                                    "EmailAddress": email}, SEED_TIME)
+    for category in demo.XERO_TRACKING_CATEGORIES:
+        tc_id = stable_id(tenant_id, "tracking", category["Name"])
+        org.tracking[tc_id] = {
+            "TrackingCategoryID": tc_id, "Name": category["Name"], "Status": category.get("Status", "ACTIVE"),
+            "Options": [{"TrackingOptionID": stable_id(tenant_id, "tracking", category["Name"], o["Name"]),
+                         "Name": o["Name"], "Status": o.get("Status", "ACTIVE")} for o in category["Options"]],
+        }
     return org
+
+
+# ---------------------------------------------------------------- tracking categories
+
+def render_tracking_category(category: dict[str, Any], include_archived: bool = True) -> dict[str, Any]:
+    """A category as GET /TrackingCategories returns it; archived options only with includeArchived."""
+    options = [{**o, "HasValidationErrors": False, "IsDeleted": False, "IsArchived": o["Status"] == "ARCHIVED",
+                "IsActive": o["Status"] == "ACTIVE"}
+               for o in category["Options"] if include_archived or o["Status"] == "ACTIVE"]
+    return {"Name": category["Name"], "Status": category["Status"],
+            "TrackingCategoryID": category["TrackingCategoryID"], "Options": options}
+
+
+def find_tracking_option(org: Org, option_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(category, option) of a TrackingOptionID, which Payroll timesheets also use as TrackingItemID."""
+    lowered = str(option_id).lower()
+    for category in org.tracking.values():
+        for option in category["Options"]:
+            if option["TrackingOptionID"] == lowered:
+                return category, option
+    return None
+
+
+def resolve_tracking(org: Org, raw: Any, errors: list[str]) -> list[dict[str, Any]]:
+    """Validate a line's Tracking: by Name/Option or by ids; at most two categories, options must be ACTIVE."""
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        errors.append("Tracking must be a list.")
+        return []
+    out: list[dict[str, Any]] = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            errors.append("A tracking entry must be a JSON object.")
+            continue
+        cat_id, cat_name = entry.get("TrackingCategoryID"), entry.get("Name")
+        category = org.tracking.get(str(cat_id).lower()) if cat_id else next(
+            (c for c in org.tracking.values() if cat_name and c["Name"].lower() == str(cat_name).strip().lower()),
+            None)
+        if category is None or category["Status"] != "ACTIVE":
+            errors.append(f"The TrackingCategory '{cat_name or cat_id}' does not exist or has been archived.")
+            continue
+        opt_id, opt_name = entry.get("TrackingOptionID"), entry.get("Option")
+        option = next((o for o in category["Options"]
+                       if (opt_id and o["TrackingOptionID"] == str(opt_id).lower())
+                       or (not opt_id and opt_name and o["Name"].lower() == str(opt_name).strip().lower())), None)
+        if option is None:
+            errors.append(f"The TrackingOption '{opt_name or opt_id}' does not exist for TrackingCategory "
+                          f"'{category['Name']}'.")
+            continue
+        if option["Status"] != "ACTIVE":
+            errors.append(f"The TrackingOption '{option['Name']}' for TrackingCategory '{category['Name']}' "
+                          "has been archived and cannot be used.")
+            continue
+        out.append({"Name": category["Name"], "Option": option["Name"],
+                    "TrackingCategoryID": category["TrackingCategoryID"],
+                    "TrackingOptionID": option["TrackingOptionID"]})
+    if len(out) > 2:
+        errors.append("A line item can have at most two tracking categories.")
+    return out
 
 
 # ---------------------------------------------------------------- contacts
@@ -248,7 +322,7 @@ def _build_lines(org: Org, raw_lines: Any, inv_type: str, lat: str, unitdp: int,
             "LineItemID": raw.get("LineItemID") or str(uuid.uuid4()),
             "Description": raw.get("Description"), "ItemCode": raw.get("ItemCode"),
             "AccountCode": raw.get("AccountCode"), "TaxType": raw.get("TaxType"),
-            "Tracking": raw.get("Tracking") or [],
+            "Tracking": resolve_tracking(org, raw.get("Tracking"), errors),
         }
         try:
             qty = to_decimal(raw["Quantity"], "Quantity") if raw.get("Quantity") is not None else Decimal(1)
@@ -299,6 +373,11 @@ def _build_lines(org: Org, raw_lines: Any, inv_type: str, lat: str, unitdp: int,
             line["TaxAmount"] = money(line["LineAmount"] * rate_pct / Decimal(100))
         lines.append(line)
     return lines
+
+
+def recalc_totals(doc: dict[str, Any]) -> None:
+    """Recompute SubTotal/TotalTax/Total/AmountDue (also after a payment changes AmountPaid)."""
+    _totals(doc)
 
 
 def _totals(doc: dict[str, Any]) -> None:
@@ -402,7 +481,7 @@ def save_invoice(org: Org, element: Any, create_only: bool, unitdp: int, clock: 
         else:
             doc["LineAmountTypes"] = lat
     if element.get("CurrencyCode") is not None:
-        if element["CurrencyCode"] not in {c["Code"] for c in CURRENCIES}:
+        if element["CurrencyCode"] not in {c["Code"] for c in org.currencies}:
             errors.append(f"The currency code '{element['CurrencyCode']}' is not valid.")
         doc["CurrencyCode"] = element["CurrencyCode"]
     if "LineItems" in element or existing is None:
@@ -510,7 +589,9 @@ def render_invoice(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
     if doc.get("Reference") is not None:
         out["Reference"] = doc["Reference"]
     out.update({
-        "Payments": [], "CreditNotes": [], "Prepayments": [], "Overpayments": [],
+        "Payments": [payment_summary(org.payments[p]) for p in doc.get("PaymentIDs", [])
+                     if p in org.payments and org.payments[p]["Status"] == "AUTHORISED"],
+        "CreditNotes": [], "Prepayments": [], "Overpayments": [],
         "AmountDue": num(doc.get("AmountDue")), "AmountPaid": num(doc.get("AmountPaid")),
         "AmountCredited": num(doc.get("AmountCredited")), "CurrencyRate": num(doc.get("CurrencyRate")),
         "IsDiscounted": False, "HasAttachments": False, "HasErrors": False,
@@ -528,11 +609,20 @@ def render_invoice(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
         "SubTotal": num(doc.get("SubTotal")), "TotalTax": num(doc.get("TotalTax")), "Total": num(doc.get("Total")),
         "CurrencyCode": doc.get("CurrencyCode") or "AUD",
     })
+    if doc.get("FullyPaidOnDate") is not None:
+        out["FullyPaidOnDate"] = ms_date(doc["FullyPaidOnDate"])
     if doc.get("UpdatedDateUTC") is not None:
         out["UpdatedDateUTC"] = ms_date(doc["UpdatedDateUTC"])
     if doc.get("Url"):
         out["Url"] = doc["Url"]
     return out
+
+
+def payment_summary(payment: dict[str, Any]) -> dict[str, Any]:
+    """The short payment Xero nests in an invoice's Payments[]."""
+    return {"PaymentID": payment["PaymentID"], "Date": ms_date(payment["Date"]), "Amount": num(payment["Amount"]),
+            "Reference": payment.get("Reference") or "", "CurrencyRate": num(payment["CurrencyRate"]),
+            "HasAccount": False, "HasValidationErrors": False}
 
 
 def failed_invoice(org: Org, element: Any, messages: list[str], candidate: dict[str, Any] | None) -> dict[str, Any]:
@@ -577,12 +667,14 @@ def render_account(acct: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "AccountID": acct["AccountID"], "Code": acct["Code"], "Name": acct["Name"], "Status": acct["Status"],
         "Type": acct["Type"], "TaxType": default_tax_type(acct, "ACCREC") if acct["Type"] != "BANK" else "BASEXCLUDED",
-        "Class": ACCOUNT_CLASS.get(acct["Type"], "ASSET"), "EnablePaymentsToAccount": False,
+        "Class": ACCOUNT_CLASS.get(acct["Type"], "ASSET"),
+        "EnablePaymentsToAccount": bool(acct.get("EnablePaymentsToAccount")),
         "ShowInExpenseClaims": False, "ReportingCode": "", "HasAttachments": False,
         "UpdatedDateUTC": ms_date(SEED_TIME), "AddToWatchlist": False,
     }
     if acct["Type"] == "BANK":
-        out.update({"BankAccountNumber": "062000123456789", "BankAccountType": "BANK", "CurrencyCode": "AUD"})
+        out.update({"BankAccountNumber": acct.get("BankAccountNumber") or "062000123456789",
+                    "BankAccountType": "BANK", "CurrencyCode": "AUD"})
     if acct["Code"] in SYSTEM_ACCOUNTS:
         out["SystemAccount"] = SYSTEM_ACCOUNTS[acct["Code"]]
     return out

@@ -7,7 +7,8 @@ from cz_dagster.store.reference import ReferenceMirror
 from tests.dagster_helpers import metadata, run_assets
 
 ADL = "demo__adelaide"
-MIRRORS = ["xero/accounts", "xero/currencies", "xero/tax_rates", "xero/invoice_statuses"]
+MIRRORS = ["xero/accounts", "xero/currencies", "xero/tax_rates", "xero/invoice_statuses", "xero/tracking_categories",
+           "xero/items", "xero/earnings_rates", "xero/leave_types", "xero/leave_applications", "xero/payroll_calendars"]
 
 
 def test_mirrors_store_and_report_changes(demo_env):
@@ -30,3 +31,20 @@ def test_mirrors_store_and_report_changes(demo_env):
     assert "EXEMPTEXPORT" in again["changes"]
     unchanged = metadata(run_assets(demo_env.store_env, ["xero/tax_rates"], ADL), "xero/tax_rates")
     assert unchanged["added"] == unchanged["changed"] == unchanged["removed"] == 0
+
+
+def test_payroll_and_catalogue_mirrors(demo_env):
+    result = run_assets(demo_env.store_env, MIRRORS, "demo__melbourne")
+    assert metadata(result, "xero/items")["records"] == len(demo.XERO_ITEMS)
+    assert metadata(result, "xero/earnings_rates")["records"] == len(demo.XERO_EARNINGS_RATES)
+    assert metadata(result, "xero/leave_types")["records"] == len(demo.XERO_LEAVE_TYPES)
+    assert metadata(result, "xero/payroll_calendars")["records"] == len(demo.XERO_PAYROLL_CALENDARS)
+    assert metadata(result, "xero/leave_applications")["records"] == len(demo.XERO_LEAVE_APPLICATIONS["melbourne"])
+    tracking = ReferenceMirror(demo_env.store, "demo", "melbourne", "tracking_categories").items()
+    [location] = [c for c in tracking.values() if c["Name"] == "Location"]
+    assert {o["Name"] for o in location["Options"]} >= {"Adelaide", "Melbourne", "Perth", "Darwin"}
+    tid = demo.LOCATIONS["melbourne"]["xero_tenant_id"]
+    demo_env.sandbox.post("xero", "/_sandbox/items", {"tenant_id": tid, "Code": "NEW-ITEM", "Name": "New item",
+                                                      "SalesDetails": {"UnitPrice": 10.0}})
+    again = metadata(run_assets(demo_env.store_env, ["xero/items"], "demo__melbourne"), "xero/items")
+    assert again["added"] == 1 and "NEW-ITEM" in again["changes"]

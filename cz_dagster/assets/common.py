@@ -58,6 +58,8 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
                       disabled=not (tenant.enabled and location.enabled))
     try:
         yield scope
+        # retention: payloads past CZ_SYNC_LOG_RETENTION_DAYS go, a little at a time, with every run
+        recorder.log.purge(store.settings.sync_log_retention_days)
     except (XeroConnectionPaused, XeroNotConnected, StoreError) as exc:
         raise Failure(description=str(exc), metadata=recorder.summary()) from None
     except (TransientError, ConnectWiseError, XeroApiError) as exc:

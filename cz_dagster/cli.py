@@ -172,6 +172,45 @@ def xero_connect(tenant_slug: str, location_slug: str | None, client_id: str, cl
     click.echo(f"Xero connected for {tenant_slug} ({len(result.organisations)} organisation(s))")
 
 
+# -- schedules ----------------------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def schedule() -> None:
+    """Per-tenant schedules: a cron string per family (money, time, staff, reference)."""
+
+
+@schedule.command("set")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--family", required=True, help="money, time, staff or reference")
+@click.option("--cron", required=True, help="Five cron fields in the tenant's time zone, e.g. '0 */6 * * *'.")
+def schedule_set(tenant_slug: str, family: str, cron: str) -> None:
+    """Set when a family runs for every location of the tenant."""
+    from cz_dagster.sync.schedule import ScheduleError, check_cron, check_family
+
+    try:
+        family, cron = check_family(family), check_cron(cron)
+    except ScheduleError as exc:
+        raise click.BadParameter(str(exc)) from None
+    store = _store()
+    store.set_schedule(tenant_slug, family, cron)
+    click.echo(f"{tenant_slug} {family}: {cron} ({store.tenant(tenant_slug).timezone})")
+
+
+@schedule.command("show")
+@click.option("--tenant", "tenant_slug", required=True)
+def schedule_show(tenant_slug: str) -> None:
+    """Show each family's cron, its next run and whether it is the default."""
+    from cz_dagster.sync.schedule import DEFAULT_CRONS, next_tick
+
+    store = _store()
+    tenant = store.tenant(tenant_slug)
+    custom = store.schedules(tenant_slug)
+    for family, default in DEFAULT_CRONS.items():
+        cron = custom.get(family, default)
+        nxt = next_tick(cron, tenant.timezone, datetime.now(UTC))
+        default_note = "(default)" if family not in custom else ""
+        click.echo(f"{family:<10} {cron:<20} next {nxt:%Y-%m-%d %H:%M %Z}  {default_note}")
+
+
 # -- mappings -----------------------------------------------------------------------------------------------
 MAP_KINDS = {
     "member": ("member_employee", "ConnectWise member (id or identifier)", "Xero EmployeeID"),

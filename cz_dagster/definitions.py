@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import Definitions
 
 from cz_dagster.assets.bills import bills
 from cz_dagster.assets.catalogue import product_catalogue
@@ -12,40 +12,17 @@ from cz_dagster.assets.payments import invoice_payments
 from cz_dagster.assets.reference import reference_assets
 from cz_dagster.assets.staff import staff
 from cz_dagster.assets.timesheets import timesheets
+from cz_dagster.jobs import all_jobs
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.sensors.dispatch import sync_dispatcher
 from cz_dagster.sensors.tenants import tenants_sensor
 
-money_job = define_asset_job(
-    "money_job",
-    selection=AssetSelection.groups("money"),
-    description="Invoices (and their contacts) for one tenant-location.",
-)
-
-all_assets = [contacts, invoices, bills, invoice_payments, staff, timesheets, product_catalogue,
-              *reference_assets]
-
-time_job = define_asset_job(
-    "time_job",
-    selection=AssetSelection.groups("time"),
-    description="Approved time entries of one tenant-location -> Xero payroll timesheets.",
-)
-
-staff_job = define_asset_job(
-    "staff_job",
-    selection=AssetSelection.groups("staff"),
-    description="Map one tenant-location's ConnectWise members to Xero payroll employees.",
-)
-
-reference_job = define_asset_job(
-    "reference_job",
-    selection=AssetSelection.groups("reference"),
-    description="Mirror the Xero reference data of one tenant-location's organisation.",
-)
+all_assets = [contacts, invoices, bills, invoice_payments, staff, timesheets, product_catalogue, *reference_assets]
 
 defs = Definitions(
     assets=all_assets,
-    jobs=[money_job, time_job, staff_job, reference_job],
-    sensors=[tenants_sensor],
+    jobs=all_jobs,
+    sensors=[tenants_sensor, sync_dispatcher],
     resources={
         "store": StoreResource(),
         "connectwise_api": ConnectWiseResource(),

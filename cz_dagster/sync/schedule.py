@@ -1,0 +1,44 @@
+"""Per-tenant schedules: which cron tick of which family is due. Pure logic (croniter)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+FAMILIES = {"money": "money_job", "time": "time_job", "staff": "staff_job", "reference": "reference_job"}
+DEFAULT_CRONS = {"money": "0 */6 * * *", "time": "0 2 * * *", "staff": "0 3 * * *", "reference": "0 1 * * *"}
+
+
+class ScheduleError(ValueError):
+    """An invalid family or cron string, said plainly."""
+
+
+def check_cron(cron: str) -> str:
+    cron = " ".join(cron.split())
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise ScheduleError(f"{cron!r} is not a valid cron string: give five fields, minute hour day-of-month month "
+                            "day-of-week, e.g. '0 */6 * * *' for every six hours")
+    return cron
+
+
+def check_family(family: str) -> str:
+    if family not in FAMILIES:
+        raise ScheduleError(f"unknown family {family!r}: one of {', '.join(FAMILIES)}")
+    return family
+
+
+def latest_tick(cron: str, timezone: str, now: datetime) -> datetime:
+    """The most recent tick at or before ``now``, in the tenant's time zone (so '0 2 * * *' is 2am there)."""
+    local_now = now.astimezone(ZoneInfo(timezone))
+    # a second past now, so that a tick falling exactly on now counts as due
+    return croniter(cron, local_now + timedelta(seconds=1)).get_prev(datetime)
+
+
+def run_key(family: str, partition_key: str, tick: datetime) -> str:
+    return f"{family}:{partition_key}:{tick.isoformat()}"
+
+
+def next_tick(cron: str, timezone: str, now: datetime) -> datetime:
+    return croniter(cron, now.astimezone(ZoneInfo(timezone))).get_next(datetime)

@@ -211,6 +211,24 @@ def schedule_show(tenant_slug: str) -> None:
         click.echo(f"{family:<10} {cron:<20} next {nxt:%Y-%m-%d %H:%M %Z}  {default_note}")
 
 
+# -- notifications ------------------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def notify() -> None:
+    """Who gets the tenant's alert and summary emails."""
+
+
+@notify.command("set")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--email", "emails_", multiple=True, required=True, help="A recipient; repeat for several.")
+def notify_set(tenant_slug: str, emails_: tuple[str, ...]) -> None:
+    """Set the recipients (replaces the previous list)."""
+    bad = [e for e in emails_ if not re.fullmatch(r"[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+", e)]
+    if bad:
+        raise click.BadParameter(f"not an email address: {', '.join(bad)}", param_hint="--email")
+    _store().set_recipients(tenant_slug, list(dict.fromkeys(emails_)))
+    click.echo(f"{tenant_slug}: alerts go to {', '.join(dict.fromkeys(emails_))}")
+
+
 # -- mappings -----------------------------------------------------------------------------------------------
 MAP_KINDS = {
     "member": ("member_employee", "ConnectWise member (id or identifier)", "Xero EmployeeID"),

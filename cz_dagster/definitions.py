@@ -14,6 +14,8 @@ from cz_dagster.assets.staff import staff
 from cz_dagster.assets.timesheets import timesheets
 from cz_dagster.jobs import all_jobs
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.resources.mailer import smtp_from_env
+from cz_dagster.sensors.alerts import alerts_sensor, run_failure_alerts
 from cz_dagster.sensors.dispatch import sync_dispatcher
 from cz_dagster.sensors.tenants import tenants_sensor
 
@@ -22,10 +24,11 @@ all_assets = [contacts, invoices, bills, invoice_payments, staff, timesheets, pr
 defs = Definitions(
     assets=all_assets,
     jobs=all_jobs,
-    sensors=[tenants_sensor, sync_dispatcher],
+    sensors=[tenants_sensor, sync_dispatcher, run_failure_alerts, alerts_sensor],
     resources={
         "store": StoreResource(),
         "connectwise_api": ConnectWiseResource(),
         "xero_api": XeroResource(),
+        "mailer": smtp_from_env(),
     },
 )

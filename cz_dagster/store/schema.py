@@ -92,6 +92,15 @@ notification_prefs = Table(
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
 )
 
+alerts_sent = Table(
+    "alerts_sent", control_metadata,
+    Column("tenant", String(40), primary_key=True),
+    Column("kind", String(40), primary_key=True),  # run_failure | errors_hourly | daily | revoked | stale
+    Column("key", String(200), primary_key=True),  # what the alert is about (run id, day, connection, ...)
+    Column("sent_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("recipients", Text),
+)
+
 
 tenant_metadata = MetaData()
 

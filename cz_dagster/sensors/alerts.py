@@ -1,0 +1,140 @@
+"""Alerts by email: a run failure (one per run), records in error (at most one summary per tenant per hour),
+a daily summary, and a revoked Xero connection (once per pause). Each alert is claimed in the control database
+before it is sent, so a sensor evaluating twice never sends twice."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+from sqlalchemy import func, select
+
+from cz_dagster.partitions import split_key
+from cz_dagster.resources import StoreResource
+from cz_dagster.resources.mailer import SmtpResource
+from cz_dagster.store import schema as s
+from cz_dagster.store.db import Store, StoreError
+from cz_dagster.store.ledger import errors_for_location
+from cz_dagster.store.xero_tokens import XeroTokens
+from cz_dagster.sync import emails
+from cz_dagster.sync.schedule import FAMILIES
+
+JOB_FAMILY = {job: family for family, job in FAMILIES.items()}
+SURFACE_FAMILY = {"invoices": "money", "contacts": "money", "bills": "money", "suppliers": "money",
+                  "payments": "money", "timesheets": "time", "staff": "staff", "catalogue": "reference"}
+DAILY_HOUR = 7
+
+
+def send_run_failure(store: Store, mailer: SmtpResource, run_id: str, partition: str | None, job_name: str,
+                     error: str) -> bool:
+    if not partition:
+        return False
+    try:
+        tenant, location = split_key(partition)
+        store.tenant(tenant)
+    except (ValueError, StoreError):
+        return False
+    recipients = store.recipients(tenant)
+    if not recipients or not store.claim_alert(tenant, "run_failure", run_id, recipients):
+        return False
+    family = JOB_FAMILY.get(job_name, "force-sync")
+    mailer.send(emails.run_failure(tenant, location, family, error, f"{mailer.dagster_url}/runs/{run_id}"),
+                recipients)
+    return True
+
+
+@run_failure_sensor(name="run_failure_alerts", default_status=DefaultSensorStatus.RUNNING,
+                    description="Emails the tenant's recipients once per failed run, with the run's link.")
+def run_failure_alerts(context: RunFailureSensorContext, store: StoreResource, mailer: SmtpResource) -> None:
+    run = context.dagster_run
+    error = context.failure_event.message or "the run failed"
+    for event in context.get_step_failure_events():
+        if event.event_specific_data and event.event_specific_data.error:
+            error = event.event_specific_data.error.message.strip()
+            break
+    send_run_failure(store.get(), mailer, run.run_id, run.tags.get("dagster/partition"), run.job_name, error)
+
+
+def send_error_summaries(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
+    sent = []
+    for tenant in store.tenants():
+        rows = [{"location": loc.slug, "surface": r.surface, "record": r.label or r.source_id, "error": r.last_error}
+                for loc in store.locations(tenant.slug) for r in errors_for_location(store, tenant.slug, loc.slug)]
+        recipients = store.recipients(tenant.slug)
+        if not rows or not recipients:
+            continue
+        last = store.last_alert(tenant.slug, "errors_hourly")
+        if last is not None and now - last < timedelta(hours=1):
+            continue
+        if store.claim_alert(tenant.slug, "errors_hourly", now.strftime("%Y-%m-%dT%H:%M"), recipients):
+            mailer.send(emails.errors_summary(tenant.name, rows), recipients)
+            sent.append(tenant.slug)
+    return sent
+
+
+def send_revoked(store: Store, mailer: SmtpResource) -> list[str]:
+    sent = []
+    for tenant in store.tenants():
+        tokens = XeroTokens(store, tenant.slug)
+        if tokens.status() != "paused":
+            continue
+        with store.tenant_engine(tenant.slug).connect() as conn:
+            row = conn.execute(select(s.xero_connections.c.paused_at, s.xero_connections.c.paused_reason)
+                               .where(s.xero_connections.c.id == tokens.connection_id)).first()
+        recipients = store.recipients(tenant.slug)
+        key = row[0].isoformat() if row and row[0] else "paused"
+        if recipients and store.claim_alert(tenant.slug, "revoked", key, recipients):
+            mailer.send(emails.connection_revoked(tenant.slug, (row[1] if row else None) or "revoked"), recipients)
+            sent.append(tenant.slug)
+    return sent
+
+
+def send_daily(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
+    sent = []
+    for tenant in store.tenants():
+        local = now.astimezone(ZoneInfo(tenant.timezone))
+        recipients = store.recipients(tenant.slug)
+        if local.hour < DAILY_HOUR or not recipients:
+            continue
+        day = local.date().isoformat()
+        since = now - timedelta(days=1)
+        table: dict[tuple[str, str], dict] = {}
+        budget = []
+        with store.tenant_engine(tenant.slug).connect() as conn:
+            for loc, surface, state, n in conn.execute(
+                    select(s.ledger.c.location, s.ledger.c.surface, s.ledger.c.state, func.count())
+                    .where(s.ledger.c.updated_at >= since)
+                    .group_by(s.ledger.c.location, s.ledger.c.surface, s.ledger.c.state)):
+                family = SURFACE_FAMILY.get(surface, surface)
+                row = table.setdefault((loc, family), {"location": loc, "family": family, "moved": 0, "failed": 0})
+                if state == "done":
+                    row["moved"] += n
+                elif state == "error":
+                    row["failed"] += n
+            for loc, n in conn.execute(select(s.sync_log.c.location, func.count())
+                                       .where(s.sync_log.c.ts >= since, s.sync_log.c.system == "xero")
+                                       .group_by(s.sync_log.c.location)):
+                budget.append({"location": loc, "calls": n})
+        errors = sum(len(errors_for_location(store, tenant.slug, loc.slug)) for loc in store.locations(tenant.slug))
+        if store.claim_alert(tenant.slug, "daily", day, recipients):
+            moved = [table[k] for k in sorted(table)]
+            mailer.send(emails.daily_summary(tenant.name, day, moved, errors, budget), recipients)
+            sent.append(tenant.slug)
+    return sent
+
+
+@sensor(name="alerts", minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING,
+        description="Records in error (one email per tenant per hour at most), the daily summary, and revoked "
+                    "Xero connections (one email per pause).")
+def alerts_sensor(context: SensorEvaluationContext, store: StoreResource, mailer: SmtpResource) -> SkipReason:
+    st, now = store.get(), datetime.now(UTC)
+    sent = [f"errors:{t}" for t in send_error_summaries(st, mailer, now)]
+    sent += [f"revoked:{t}" for t in send_revoked(st, mailer)]
+    sent += [f"daily:{t}" for t in send_daily(st, mailer, now)]
+    return SkipReason(f"sent {', '.join(sent)}" if sent else "nothing to send")

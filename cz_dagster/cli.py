@@ -211,6 +211,52 @@ def schedule_show(tenant_slug: str) -> None:
         click.echo(f"{family:<10} {cron:<20} next {nxt:%Y-%m-%d %H:%M %Z}  {default_note}")
 
 
+# -- force-sync -----------------------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def sync() -> None:
+    """Force a sync now, through the Dagster webserver (the same runs the UI launches)."""
+
+
+@sync.command("now")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--location", "location_slug", default=None, help="One location (default: all of the tenant's).")
+@click.option("--family", default=None, help="money, time, staff or reference (default: all four).")
+@click.option("--url", envvar="CZ_DAGSTER_URL", default="http://127.0.0.1:3000", show_default=True,
+              help="The Dagster webserver (CZ_DAGSTER_URL).")
+def sync_now(tenant_slug: str, location_slug: str | None, family: str | None, url: str) -> None:
+    """Launch partition runs now; they queue behind a running one of the same tenant-location."""
+    from urllib.parse import urlparse
+
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+    from cz_dagster.sync.schedule import FAMILIES, ScheduleError, check_family
+
+    try:
+        families = [check_family(family)] if family else list(FAMILIES)
+    except ScheduleError as exc:
+        raise click.BadParameter(str(exc), param_hint="--family") from None
+    store = _store()
+    tenant_obj = store.tenant(tenant_slug)
+    locations = [store.location(tenant_slug, location_slug)] if location_slug else store.locations(tenant_slug)
+    if not tenant_obj.enabled or not any(loc.enabled for loc in locations):
+        raise click.ClickException(f"{tenant_slug}: nothing enabled to sync")
+    parsed = urlparse(url)
+    client = DagsterGraphQLClient(parsed.hostname or "127.0.0.1", port_number=parsed.port,
+                                  use_https=parsed.scheme == "https", path_prefix=parsed.path.rstrip("/"))
+    for loc in (loc for loc in locations if loc.enabled):
+        for fam in families:
+            try:
+                run_id = client.submit_job_execution(
+                    FAMILIES[fam], repository_location_name="cz_dagster",
+                    tags={"dagster/partition": loc.partition_key, "cz/family": fam, "cz/trigger": "cz sync now"})
+            except DagsterGraphQLClientError as exc:
+                raise click.ClickException(f"the Dagster webserver at {url} refused {fam} for "
+                                           f"{loc.partition_key}: {exc}") from None
+            except Exception as exc:  # connection refused and the like
+                raise click.ClickException(f"cannot reach the Dagster webserver at {url}: {exc}") from None
+            click.echo(f"{loc.partition_key} {fam}: run {run_id} queued ({url}/runs/{run_id})")
+
+
 # -- notifications ------------------------------------------------------------------------------------------
 @main.group(cls=_Group)
 def notify() -> None:

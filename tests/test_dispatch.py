@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -53,9 +53,8 @@ def test_dispatch_once_per_tick_and_nothing_for_disabled_or_paused(store_env, tm
     # a second evaluation within the same tick asks for the same runs (the run key makes them one)
     again, _ = due_requests(store, T0.replace(minute=10))
     assert {r.run_key for r in again} == set(keys.values())
-    later, _ = due_requests(store, T0.replace(minute=16))
-    assert {r.run_key for r in later if r.partition_key == "beta__lon" and r.tags["cz/family"] == "money"} == {
-        "money:beta__lon:2026-11-25T07:15:00+00:00"}
+    later, _ = due_requests(store, T0.replace(minute=16), since=T0.replace(minute=10))
+    assert {r.run_key for r in later} == {"money:beta__lon:2026-11-25T07:15:00+00:00"}  # only the new tick
     # disabled tenant, paused connection: nothing
     store.update_tenant("beta", enabled=False)
     XeroTokens(store, "acme").save("cid", "sec", {"access_token": "a", "refresh_token": "r", "expires_in": 1800,
@@ -68,10 +67,15 @@ def test_dispatch_once_per_tick_and_nothing_for_disabled_or_paused(store_env, tm
     with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
         store.update_tenant("beta", enabled=True)
         ctx = build_sensor_context(instance=instance, resources={"store": store_env.resource()})
+        assert "dispatcher started" in sync_dispatcher(ctx).skip_message  # a new sensor replays no history
+        hour_ago = datetime.now(UTC).replace(minute=0, second=0) - timedelta(hours=25)
+        ctx = build_sensor_context(instance=instance, cursor=hour_ago.isoformat(),
+                                   resources={"store": store_env.resource()})
         result = sync_dispatcher(ctx)
-        assert "no tenant-location is due" in result.skip_message  # beta__lon's partition is not registered yet
+        assert "partition not registered yet" in result.skip_message  # beta__lon is not a partition yet
         instance.add_dynamic_partitions(tenant_location.name, ["beta__lon"])
-        result = sync_dispatcher(build_sensor_context(instance=instance, resources={"store": store_env.resource()}))
+        result = sync_dispatcher(build_sensor_context(instance=instance, cursor=hour_ago.isoformat(),
+                                                      resources={"store": store_env.resource()}))
         assert sorted(r.job_name for r in result.run_requests) == ["money_job", "reference_job", "staff_job",
                                                                    "time_job"]
         assert {r.partition_key for r in result.run_requests} == {"beta__lon"}

@@ -13,7 +13,10 @@ from cz_dagster.store.xero_tokens import XeroTokens
 from cz_dagster.sync.schedule import DEFAULT_CRONS, FAMILIES, latest_tick, run_key
 
 
-def due_requests(store, now: datetime) -> tuple[list[RunRequest], list[str]]:  # noqa: ANN001
+def due_requests(store, now: datetime, since: datetime | None = None  # noqa: ANN001
+                 ) -> tuple[list[RunRequest], list[str]]:
+    """Run requests for the ticks in (since, now]: the latest tick of each family, if it fell after ``since``
+    (so a tick missed while the daemon was down runs once, and a brand-new sensor does not replay history)."""
     requests, skipped = [], []
     for tenant in store.tenants():
         if not tenant.enabled:
@@ -29,6 +32,8 @@ def due_requests(store, now: datetime) -> tuple[list[RunRequest], list[str]]:  #
                 continue
             for family, job in FAMILIES.items():
                 tick = latest_tick(crons[family], tenant.timezone, now)
+                if since is not None and tick <= since:
+                    continue
                 requests.append(RunRequest(job_name=job, partition_key=location.partition_key,
                                            run_key=run_key(family, location.partition_key, tick),
                                            tags={"cz/family": family, "cz/tenant": tenant.slug,
@@ -39,7 +44,12 @@ def due_requests(store, now: datetime) -> tuple[list[RunRequest], list[str]]:  #
 @sensor(name="sync_dispatcher", minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
         jobs=all_jobs, description="Requests each tenant-location's family runs at the tenant's cron ticks.")
 def sync_dispatcher(context: SensorEvaluationContext, store: StoreResource) -> SensorResult | SkipReason:
-    requests, skipped = due_requests(store.get(), datetime.now(UTC))
+    now = datetime.now(UTC)
+    if context.cursor is None:  # first evaluation: start from now rather than replaying past ticks
+        context.update_cursor(now.isoformat())
+        return SkipReason("dispatcher started; the next cron ticks will be requested as they come")
+    requests, skipped = due_requests(store.get(), now, datetime.fromisoformat(context.cursor))
+    context.update_cursor(now.isoformat())
     registered = set(context.instance.get_dynamic_partitions(tenant_location.name))
     waiting = {r.partition_key for r in requests if r.partition_key not in registered}
     requests = [r for r in requests if r.partition_key in registered]
@@ -47,5 +57,5 @@ def sync_dispatcher(context: SensorEvaluationContext, store: StoreResource) -> S
     for reason in skipped:
         context.log.info(f"not dispatching {reason}")
     if not requests:
-        return SkipReason("no tenant-location is due: " + ("; ".join(skipped) or "none is enabled"))
+        return SkipReason("no tick is due" + (": " + "; ".join(skipped) if skipped else ""))
     return SensorResult(run_requests=requests)

@@ -1,0 +1,104 @@
+"""End to end through the real Dagster processes: webserver and daemon on PostgreSQL storage, a force-sync
+launched through the GraphQL mutation the UI sends (`cz sync now`), queued, run, and checked in the sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from dagster import DagsterInstance
+from sqlalchemy.engine import make_url
+
+from cz_dagster.cli import main
+from cz_dagster.partitions import tenant_location
+from tests.pg import new_database_url
+from tests.test_invoices_e2e import assert_exactly_once, cw_export
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RUNS = "query { runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dagster_home(pg_server_url, tmp_path) -> tuple[Path, dict[str, str]]:
+    url = make_url(new_database_url(pg_server_url))
+    env = {"DAGSTER_PG_USERNAME": url.username or "postgres", "DAGSTER_PG_PASSWORD": url.password or "",
+           "DAGSTER_PG_HOST": url.host, "DAGSTER_PG_DB": url.database}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    config = (ROOT / "deploy" / "dagster.postgres.yaml").read_text().replace("port: 5432", f"port: {url.port}")
+    (home / "dagster.yaml").write_text(config)
+    return home, env
+
+
+@pytest.mark.parametrize("store_env", ["postgresql"], indirect=True)
+def test_force_sync_through_webserver_and_daemon(demo_env, dagster_home):
+    home, pg_env = dagster_home
+    env = {**os.environ, **demo_env.store_env.env, **pg_env, "DAGSTER_HOME": str(home)}
+    os.environ.update(pg_env)
+    try:
+        with DagsterInstance.from_config(str(home)) as instance:
+            instance.add_dynamic_partitions(tenant_location.name, ["demo__adelaide", "demo__melbourne"])
+    finally:
+        for key in pg_env:
+            os.environ.pop(key, None)
+    port = _port()
+    procs = [subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w",
+                               "workspace.yaml"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True),
+             subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the webserver did not start"
+            time.sleep(0.5)
+        expected = cw_export(demo_env.sandbox, "adelaide")
+        r = CliRunner().invoke(main, ["sync", "now", "--tenant", "demo", "--location", "adelaide", "--family",
+                                      "money", "--url", base], env={**demo_env.store_env.env})
+        assert r.exit_code == 0, r.output
+        assert "demo__adelaide money: run" in r.output and "queued" in r.output
+        deadline = time.monotonic() + 240
+        while True:
+            runs = httpx.post(f"{base}/graphql", json={"query": RUNS}, timeout=10).json()["data"]["runsOrError"]
+            [run] = [r for r in runs["results"]
+                     if {"key": "cz/trigger", "value": "cz sync now"} in r["tags"]]
+            if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+                break
+            assert time.monotonic() < deadline, f"run still {run['status']}"
+            time.sleep(1)
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert run["status"] == "SUCCESS" and tags["dagster/partition"] == "demo__adelaide"
+        assert_exactly_once(demo_env.sandbox, "adelaide", expected)
+        assert demo_env.sandbox.org("melbourne")["invoices"] == []
+        r = CliRunner().invoke(main, ["sync", "now", "--tenant", "demo", "--family", "payroll", "--url", base],
+                               env={**demo_env.store_env.env})
+        assert r.exit_code == 2 and "unknown family" in r.output
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,112 @@
+"""In a real browser: headless Chromium (Debian's package) driven by Playwright opens the Dagster UI served by
+the webserver (daemon running, SQLite storage), materializes `xero/contacts` then `xero/invoices` for
+demo__adelaide with clicks, and the runs succeed and the invoices land in the sandbox's Adelaide organisation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from dagster import DagsterInstance
+
+from cz_dagster.partitions import tenant_location
+from tests.test_invoices_e2e import assert_exactly_once, cw_export
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RUNS = "query { runsOrError { ... on Runs { results { runId status assetSelection { path } } } } }"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def materialize_with_clicks(page, base: str, asset: str, partition: str) -> None:  # noqa: ANN001
+    page.goto(f"{base}/assets/{asset}?view=partitions", wait_until="networkidle")
+    try:  # the "Join the Dagster community" modal, a moment after the first load
+        page.get_by_role("button", name="Skip").click(timeout=4000)
+    except Exception:  # noqa: BLE001 - it only shows once per browser profile
+        pass
+    page.get_by_role("button", name="Materialize…").click()
+    try:  # "upstream assets have not been materialized yet"
+        page.get_by_role("button", name="Confirm").click(timeout=3000)
+    except Exception:  # noqa: BLE001 - only when upstream is missing
+        pass
+    page.get_by_text("Select a partition or create one").click()
+    page.locator(f"label:has-text('{partition}')").last.click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Launch 1 run").click()
+
+
+def wait_for_run(base: str, asset: list[str], timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = httpx.post(f"{base}/graphql", json={"query": RUNS}, timeout=10).json()["data"]["runsOrError"]
+        mine = [r for r in runs["results"] if {"path": asset} in (r["assetSelection"] or [])]
+        if mine and mine[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            return mine[0]
+        assert time.monotonic() < deadline, f"no finished run for {asset}: {mine}"
+        time.sleep(1)
+
+
+@pytest.mark.parametrize("store_env", ["sqlite"], indirect=True)
+def test_materialize_invoices_from_the_ui(demo_env, tmp_path):
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (the CI script does: apt-get install -y chromium)"
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    with DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions(tenant_location.name, ["demo__adelaide", "demo__melbourne"])
+    env = {**os.environ, **demo_env.store_env.env, "DAGSTER_HOME": str(home)}
+    port = _port()
+    procs = [subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w",
+                               "workspace.yaml"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True),
+             subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    base = f"http://127.0.0.1:{port}"
+    expected = cw_export(demo_env.sandbox, "adelaide")
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the webserver did not start"
+            time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            materialize_with_clicks(page, base, "xero/contacts", "demo__adelaide")
+            assert wait_for_run(base, ["xero", "contacts"])["status"] == "SUCCESS"
+            materialize_with_clicks(page, base, "xero/invoices", "demo__adelaide")
+            assert wait_for_run(base, ["xero", "invoices"])["status"] == "SUCCESS"
+            page.goto(f"{base}/assets/xero/invoices?view=partitions", wait_until="networkidle")
+            page.get_by_text("demo__adelaide").first.wait_for()
+            browser.close()
+        assert_exactly_once(demo_env.sandbox, "adelaide", expected)
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)

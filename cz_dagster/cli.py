@@ -322,6 +322,25 @@ def _member_id(store: Store, tenant_slug: str, location_slug: str, identifier: s
     return int(found[0]["id"])
 
 
+# -- keys -----------------------------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def keys() -> None:
+    """Encryption keys for credentials and tokens."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret under the first key of CZ_SECRET_KEYS.
+
+    Put the new key first and keep the old one after it (CZ_SECRET_KEYS=new,old), run this, then drop the old key.
+    """
+    store = _store()
+    if store.settings.secret_keys is None or "," not in store.settings.secret_keys:
+        raise click.ClickException("set CZ_SECRET_KEYS to 'new,old' (the new key first) before rotating")
+    for tenant_slug, n in store.rotate_keys().items():
+        click.echo(f"{tenant_slug}: {n} secret(s) re-encrypted under the new key")
+
+
 # -- the sandbox ---------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--cw-port", default=8801, show_default=True, type=int)

@@ -144,3 +144,36 @@ def test_sync_log_scope_and_retention(store):
     assert [e.surface for e in log.read(surface="contacts")] == ["contacts"]
     assert log.purge(older_than_days=0) == 2
     assert log.read() == []
+
+
+def test_key_rotation_re_encrypts_everything(store_env):
+    from click.testing import CliRunner
+    from cryptography.fernet import Fernet
+
+    from cz_dagster.cli import main
+    from cz_dagster.store.crypto import SecretKeyError
+    from cz_dagster.store.db import Store
+    from cz_dagster.store.settings import Settings
+
+    store = store_env.store
+    store.add_tenant("acme", "Acme")
+    store.put_secret("acme", "connectwise", {"private_key": "priv-before-rotation"})
+    XeroTokens(store, "acme").save("cid", "csecret-x", {"access_token": "at-1", "refresh_token": "rt-1",
+                                                       "expires_in": 1800, "token_type": "Bearer", "scope": "x"})
+    old, new = store_env.settings.secret_keys, Fernet.generate_key().decode()
+    both = {**store_env.env, "CZ_SECRET_KEYS": f"{new},{old}"}
+    r = CliRunner().invoke(main, ["keys", "rotate"], env={**store_env.env})
+    assert r.exit_code == 1 and "new,old" in r.output
+    r = CliRunner().invoke(main, ["keys", "rotate"], env=both)
+    assert r.exit_code == 0 and "acme: 3 secret(s) re-encrypted" in r.output
+
+    def opened(keys: str) -> Store:
+        s = store_env.settings
+        return Store(Settings(data_dir=s.data_dir, database_url=s.database_url, secret_keys=keys))
+
+    only_new = opened(new)
+    assert only_new.get_secret("acme", "connectwise")["private_key"] == "priv-before-rotation"
+    assert XeroTokens(only_new, "acme").load().token["refresh_token"] == "rt-1"
+    with pytest.raises(SecretKeyError, match="cannot be decrypted"):
+        opened(old).get_secret("acme", "connectwise")
+    only_new.dispose()

@@ -4,6 +4,7 @@ demo__adelaide with clicks, and the runs succeed and the invoices land in the sa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from dagster import DagsterInstance
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from cz_dagster.partitions import tenant_location
 from tests.test_invoices_e2e import assert_exactly_once, cw_export
@@ -36,15 +38,11 @@ def _port() -> int:
 
 def materialize_with_clicks(page, base: str, asset: str, partition: str) -> None:  # noqa: ANN001
     page.goto(f"{base}/assets/{asset}?view=partitions", wait_until="networkidle")
-    try:  # the "Join the Dagster community" modal, a moment after the first load
+    with contextlib.suppress(PlaywrightTimeout):  # "Join the Dagster community", once per browser profile
         page.get_by_role("button", name="Skip").click(timeout=4000)
-    except Exception:  # noqa: BLE001 - it only shows once per browser profile
-        pass
     page.get_by_role("button", name="Materialize…").click()
-    try:  # "upstream assets have not been materialized yet"
+    with contextlib.suppress(PlaywrightTimeout):  # "upstream assets have not been materialized yet"
         page.get_by_role("button", name="Confirm").click(timeout=3000)
-    except Exception:  # noqa: BLE001 - only when upstream is missing
-        pass
     page.get_by_text("Select a partition or create one").click()
     page.locator(f"label:has-text('{partition}')").last.click()
     page.keyboard.press("Escape")

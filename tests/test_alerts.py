@@ -120,3 +120,27 @@ def test_alert_emails(demo_env, smtp):
     assert len(inbox.messages) == 5
     for msg in inbox.messages:
         assert demo.XERO_CLIENT_SECRET not in msg.as_string() and demo.CW_PRIVATE_KEY not in msg.as_string()
+
+
+def test_stale_family_alert_once(demo_env, smtp):
+    from sqlalchemy import update
+
+    from cz_dagster.sensors.alerts import send_stale
+    from cz_dagster.store import schema as s
+
+    inbox, mailer = smtp
+    store = demo_env.store
+    store.set_recipients("demo", ["ops@msp.example"])
+    instance = DagsterInstance.ephemeral()
+    run_assets(demo_env.store_env, MONEY, ADL, instance=instance)
+    now = datetime.now(UTC)
+    assert send_stale(store, mailer, instance, now) == []  # the locations are too new to have missed two cycles
+    with store.control.begin() as conn:
+        conn.execute(update(s.locations).values(created_at=now - timedelta(days=3)))
+    sent = send_stale(store, mailer, instance, now)
+    # adelaide's money ran just now; everything else never succeeded
+    assert "demo__adelaide:money" not in sent and "demo__melbourne:money" in sent
+    assert {"demo__adelaide:time", "demo__adelaide:staff", "demo__adelaide:reference"} <= set(sent)
+    assert send_stale(store, mailer, instance, now) == []  # once per missed tick
+    subjects = [m["Subject"] for m in inbox.messages]
+    assert "[cz] demo melbourne: money has not synced for two cycles" in subjects

@@ -1,11 +1,15 @@
 """Alerts by email: a run failure (one per run), records in error (at most one summary per tenant per hour),
-a daily summary, and a revoked Xero connection (once per pause). Each alert is claimed in the control database
+a daily summary, a revoked Xero connection (once per pause), and a family that has not succeeded for a location
+for two of its cycles (once per missed tick). Each alert is claimed in the control database
 before it is sent, so a sensor evaluating twice never sends twice."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
     DefaultSensorStatus,
     RunFailureSensorContext,
     SensorEvaluationContext,
@@ -23,12 +27,14 @@ from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.store.xero_tokens import XeroTokens
 from cz_dagster.sync import emails
-from cz_dagster.sync.schedule import FAMILIES
+from cz_dagster.sync.schedule import DEFAULT_CRONS, FAMILIES, ticks_back
 
 JOB_FAMILY = {job: family for family, job in FAMILIES.items()}
 SURFACE_FAMILY = {"invoices": "money", "contacts": "money", "bills": "money", "suppliers": "money",
                   "payments": "money", "timesheets": "time", "staff": "staff", "catalogue": "reference"}
 DAILY_HOUR = 7
+FAMILY_ASSET = {"money": AssetKey(["xero", "invoices"]), "time": AssetKey(["xero", "timesheets"]),
+                "staff": AssetKey(["xero", "staff"]), "reference": AssetKey(["xero", "tax_rates"])}
 
 
 def send_run_failure(store: Store, mailer: SmtpResource, run_id: str, partition: str | None, job_name: str,
@@ -129,6 +135,36 @@ def send_daily(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
     return sent
 
 
+def send_stale(store: Store, mailer: SmtpResource, instance: DagsterInstance, now: datetime) -> list[str]:
+    """A family that has not succeeded for a location since its second most recent tick raises one alert."""
+    sent = []
+    for tenant in store.tenants():
+        recipients = store.recipients(tenant.slug)
+        if not tenant.enabled or not recipients:
+            continue
+        crons = {**DEFAULT_CRONS, **store.schedules(tenant.slug)}
+        with store.control.connect() as conn:
+            created = dict(conn.execute(select(s.locations.c.slug, s.locations.c.created_at)
+                                        .where(s.locations.c.tenant == tenant.slug)).all())
+        for loc in store.locations(tenant.slug):
+            if not loc.enabled:
+                continue
+            for family, cron in crons.items():
+                since = ticks_back(cron, tenant.timezone, now, 2)
+                if created.get(loc.slug) and created[loc.slug] > since:
+                    continue  # too new to have missed two cycles
+                records = instance.fetch_materializations(AssetRecordsFilter(
+                    asset_key=FAMILY_ASSET[family], asset_partitions=[loc.partition_key],
+                    after_timestamp=since.timestamp()), limit=1).records
+                if records:
+                    continue
+                key = f"{family}:{loc.slug}:{since.isoformat()}"
+                if store.claim_alert(tenant.slug, "stale", key, recipients):
+                    mailer.send(emails.stale(tenant.slug, loc.slug, family, since.isoformat(), cron), recipients)
+                    sent.append(f"{loc.partition_key}:{family}")
+    return sent
+
+
 @sensor(name="alerts", minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING,
         description="Records in error (one email per tenant per hour at most), the daily summary, and revoked "
                     "Xero connections (one email per pause).")
@@ -137,4 +173,5 @@ def alerts_sensor(context: SensorEvaluationContext, store: StoreResource, mailer
     sent = [f"errors:{t}" for t in send_error_summaries(st, mailer, now)]
     sent += [f"revoked:{t}" for t in send_revoked(st, mailer)]
     sent += [f"daily:{t}" for t in send_daily(st, mailer, now)]
+    sent += [f"stale:{k}" for k in send_stale(st, mailer, context.instance, now)]
     return SkipReason(f"sent {', '.join(sent)}" if sent else "nothing to send")

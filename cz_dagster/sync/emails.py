@@ -90,3 +90,11 @@ def connection_revoked(tenant: str, reason: str) -> Email:
     paragraphs = [f"Xero refused {tenant}'s connection ({reason}). Syncs to Xero are paused; nothing is lost.",
                   f"To resume, run: cz xero connect --tenant {tenant}"]
     return Email(title, "\n\n".join(paragraphs) + f"\n\n{FOOTER}\n", _page(title, paragraphs, "", FOOTER))
+
+
+def stale(tenant: str, location: str, family: str, since: str, cron: str) -> Email:
+    title = f"[cz] {tenant} {location}: {family} has not synced for two cycles"
+    paragraphs = [f"The {family} sync of {tenant} / {location} has not succeeded since {since} (schedule {cron}).",
+                  "Look at its recent runs in the Dagster UI; a failed run or a paused Xero connection is the usual "
+                  "cause. Nothing is lost: the next successful run catches up."]
+    return Email(title, "\n\n".join(paragraphs) + f"\n\n{FOOTER}\n", _page(title, paragraphs, "", FOOTER))

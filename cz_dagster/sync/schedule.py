@@ -42,3 +42,13 @@ def run_key(family: str, partition_key: str, tick: datetime) -> str:
 
 def next_tick(cron: str, timezone: str, now: datetime) -> datetime:
     return croniter(cron, now.astimezone(ZoneInfo(timezone))).get_next(datetime)
+
+
+def ticks_back(cron: str, timezone: str, now: datetime, n: int) -> datetime:
+    """The n-th most recent tick (n=1 is the latest): a family is stale when it has not succeeded since the
+    second most recent tick, i.e. for two of its cycles."""
+    it = croniter(cron, now.astimezone(ZoneInfo(timezone)) + timedelta(seconds=1))
+    tick = it.get_prev(datetime)
+    for _ in range(n - 1):
+        tick = it.get_prev(datetime)
+    return tick

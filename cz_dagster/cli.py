@@ -64,6 +64,40 @@ def tenant_add(slug: str, name: str, timezone: str, xero_api_url: str | None, xe
     click.echo(f"tenant {t.slug} added ({store.backend})")
 
 
+@tenant.command("set")
+@click.argument("slug")
+@click.option("--enabled/--disabled", default=None, help="A disabled tenant syncs nothing (its history stays).")
+@click.option("--timezone", default=None)
+@click.option("--payroll-statuses", default=None,
+              help="Comma-separated ConnectWise time entry statuses paid through Xero timesheets; 'default' for "
+                   "ApprovedByTierTwo,ReadyToBill,Billed,BilledAgreement,WrittenOff.")
+def tenant_set(slug: str, enabled: bool | None, timezone: str | None, payroll_statuses: str | None) -> None:
+    """Change a tenant's settings."""
+    from cz_dagster.sync.timesheets import TIME_STATUSES
+
+    values: dict = {}
+    if enabled is not None:
+        values["enabled"] = enabled
+    if timezone is not None:
+        _check_timezone(timezone)
+        values["timezone"] = timezone
+    if payroll_statuses is not None:
+        if payroll_statuses == "default":
+            values["payroll_statuses"] = None
+        else:
+            chosen = [x.strip() for x in payroll_statuses.split(",") if x.strip()]
+            unknown = [x for x in chosen if x not in TIME_STATUSES]
+            if unknown or not chosen:
+                raise click.BadParameter(f"unknown time entry status(es) {', '.join(unknown) or '(none)'}; "
+                                         f"known: {', '.join(TIME_STATUSES)}", param_hint="--payroll-statuses")
+            values["payroll_statuses"] = ",".join(chosen)
+    if not values:
+        raise click.UsageError("nothing to change: give --enabled/--disabled, --timezone or --payroll-statuses")
+    t = _store().update_tenant(slug, **values)
+    click.echo(f"tenant {t.slug}: {'enabled' if t.enabled else 'disabled'}, {t.timezone}, payroll statuses "
+               f"{t.payroll_statuses or 'default'}")
+
+
 @tenant.command("list")
 def tenant_list() -> None:
     """List tenants and their locations."""

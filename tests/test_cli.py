@@ -134,3 +134,15 @@ def test_cz_sandbox_serves_and_registers_the_demo(store_env, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_tenant_settings(store_env):
+    store_env.store.add_tenant("acme", "Acme")
+    r = cz(store_env, "tenant", "set", "acme", "--payroll-statuses", "ApprovedByTierOne,ApprovedByTierTwo")
+    assert r.exit_code == 0 and store_env.store.tenant("acme").payroll_statuses == "ApprovedByTierOne,ApprovedByTierTwo"
+    r = cz(store_env, "tenant", "set", "acme", "--payroll-statuses", "Approved")
+    assert r.exit_code == 2 and "unknown time entry status(es) Approved" in r.output
+    r = cz(store_env, "tenant", "set", "acme", "--disabled", "--payroll-statuses", "default")
+    assert r.exit_code == 0 and "disabled" in r.output and store_env.store.tenant("acme").payroll_statuses is None
+    r = cz(store_env, "tenant", "set", "acme")
+    assert r.exit_code == 2 and "nothing to change" in r.output

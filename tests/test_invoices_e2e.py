@@ -247,3 +247,13 @@ def test_daily_budget_spent_defers_cleanly_then_resumes(demo_env):
     again = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
     assert again["posted"] == len(expected) - 100 and again["failed"] == 0
     assert_exactly_once(sandbox, "adelaide", expected)
+
+
+def test_location_without_xero_organisation_is_a_clear_error(demo_env):
+    demo_env.store.add_location("demo", "perth", "Perth", 13)
+    result = run_assets(demo_env.store_env, MONEY, "demo__perth", raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][:1]
+    message = failure.event_specific_data.error.message
+    assert "location 'perth' of tenant 'demo' has no Xero organisation" in message
+    assert demo_env.sandbox.org("adelaide")["invoices"] == [] and demo_env.sandbox.org("melbourne")["invoices"] == []

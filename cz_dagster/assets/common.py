@@ -21,7 +21,7 @@ from cz_dagster.partitions import split_key
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError, ConnectWiseResource
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import TransientError
-from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource
+from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource, no_organisation_message
 from cz_dagster.store.db import Location, Store, StoreError, Tenant
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected
@@ -53,6 +53,8 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
         tenant, location = resolve(store, context.partition_key)
     except (StoreError, ValueError) as exc:
         raise Failure(description=str(exc)) from None
+    if tenant.enabled and location.enabled and not location.xero_tenant_id:
+        raise Failure(description=no_organisation_message(tenant.slug, location.slug))
     recorder = CallRecorder(store, tenant.slug, location.slug, context.run.run_id)
     scope = SyncScope(store, tenant, location, recorder, context.run.run_id,
                       disabled=not (tenant.enabled and location.enabled))

@@ -247,6 +247,11 @@ def _short(data: Any) -> str:
     return str(data)[:300]
 
 
+def no_organisation_message(tenant: str, location: str) -> str:
+    return (f"configuration error: location {location!r} of tenant {tenant!r} has no Xero organisation; connect one "
+            f"with `cz xero connect --tenant {tenant} --location {location}`")
+
+
 class XeroResource(ConfigurableResource):
     """Builds Xero clients for a tenant's locations from the stored, encrypted connection."""
 
@@ -261,8 +266,7 @@ class XeroResource(ConfigurableResource):
     def client(self, store: Store, tenant: str, xero_tenant_id: str | None, location: str,
                recorder: CallRecorder) -> XeroClient:
         if not xero_tenant_id:
-            raise StoreError(f"location {location!r} of tenant {tenant!r} has no Xero organisation: set one with "
-                             f"`cz location add` or `cz xero connect --tenant {tenant} --location {location}`")
+            raise StoreError(no_organisation_message(tenant, location))
         t = store.tenant(tenant)
         return XeroClient(store=store, tenant=tenant, xero_tenant_id=xero_tenant_id, api_url=t.xero_api_url,
                           identity_url=t.xero_identity_url, recorder=recorder, timeout=self.timeout_seconds,

@@ -17,6 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+TIME_STATUSES = ("Open", "Rejected", "PendingApproval", "ErrorsCorrected", "PendingProjectApproval",
+                 "ApprovedByTierOne", "RejectBySecondTier", "ApprovedByTierTwo", "ReadyToBill", "Billed",
+                 "WrittenOff", "BilledAgreement")
 DEFAULT_PAYROLL_STATUSES = ("ApprovedByTierTwo", "ReadyToBill", "Billed", "BilledAgreement", "WrittenOff")
 PERIOD_DAYS = {"WEEKLY": 7, "FORTNIGHTLY": 14, "FOURWEEKLY": 28}
 

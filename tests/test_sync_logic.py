@@ -84,3 +84,15 @@ def test_redaction():
     assert MASK in redact_url("http://u:p@host/cb?code=abcdef&state=s")
     assert "p@host" not in redact_url("http://u:p@host/x")
     assert "KNOWN-SECRET" not in redact_body("error: KNOWN-SECRET leaked", secrets=["KNOWN-SECRET"])
+
+
+def test_unit_prices_beyond_four_decimals_keep_the_line_total():
+    from cz_dagster.sync.invoices import xero_lines
+
+    [kept] = xero_lines([{"accountNumber": "200", "taxCodeXref": "OUTPUT", "quantity": 3, "itemPrice": 33.3333,
+                          "description": "x"}], price_keys=("itemPrice",), what="invoice")
+    assert (kept["Quantity"], kept["UnitAmount"], kept["LineAmount"]) == (3.0, 33.3333, 100.0)
+    [folded] = xero_lines([{"accountNumber": "200", "taxCodeXref": "OUTPUT", "quantity": 1000, "itemPrice": 0.123456,
+                            "description": "Licences\x07\t"}], price_keys=("itemPrice",), what="invoice")
+    assert (folded["Quantity"], folded["UnitAmount"], folded["LineAmount"]) == (1.0, 123.46, 123.46)
+    assert folded["Description"] == "Licences (1000 x 0.123456)"

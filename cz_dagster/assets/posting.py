@@ -235,7 +235,7 @@ class PostingSync:
         try:
             result = self.xc.call(self.kind.surface, self.xc.accounting.create_invoices,
                                   invoices={"Invoices": [doc for _, doc in batch]},
-                                  summarize_errors=False, idempotency_key=idem)
+                                  summarize_errors=False, unitdp=4, idempotency_key=idem)
         except XeroDailyLimitReached:
             self.ledger.mark_pending(keys, "deferred: the organisation's daily Xero call budget was spent")
             raise

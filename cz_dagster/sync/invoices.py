@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -11,6 +12,13 @@ from typing import Any
 from cz_dagster.sync.hashing import stable_hash
 
 CENT = Decimal("0.01")
+UNIT = Decimal("0.0001")  # Xero keeps unit prices to 4 decimals when asked with unitdp=4
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+def clean_text(value: Any) -> str:
+    """Text as Xero should show it: control and invisible characters dropped, tabs as spaces, trimmed."""
+    return CONTROL.sub("", str(value).replace("\t", " ")).strip()
 
 
 class RecordError(ValueError):
@@ -153,14 +161,21 @@ def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], wh
             price = money(price_raw)
         except RecordError as exc:
             raise RecordError(f"{where}: {exc}") from None
-        description = str(line.get("description") or line.get("itemDescription") or line.get("memo") or "").strip()
+        description = clean_text(line.get("description") or line.get("itemDescription") or line.get("memo") or "")
+        amount = (qty * price).quantize(CENT, rounding=ROUND_HALF_UP)
+        unit = price.quantize(UNIT, rounding=ROUND_HALF_UP)
+        if (qty * unit).quantize(CENT, rounding=ROUND_HALF_UP) != amount:
+            # Xero keeps 4 decimals of a unit price: where that would change the line total, send the total
+            # as one unit and keep ConnectWise's quantity and price in the description.
+            description = f"{description} ({qty.normalize():f} x {price.normalize():f})".strip()
+            qty, unit = Decimal(1), amount
         lines.append({
             "Description": (description or f"ConnectWise {what} line")[:4000],
             "Quantity": float(qty),
-            "UnitAmount": float(price),
+            "UnitAmount": float(unit),
             "AccountCode": account,
             "TaxType": tax_type,
-            "LineAmount": float((qty * price).quantize(CENT, rounding=ROUND_HALF_UP)),
+            "LineAmount": float(amount),
         })
     return lines
 

@@ -40,6 +40,11 @@ def check_document(doc: dict[str, Any], ref: ReferenceData) -> list[str]:
     if currency and ref.currencies and currency not in ref.currencies:
         errors.append(f"currency {currency} is not enabled in Xero organisation {ref.org}; add it under "
                       "Settings > Currencies, or invoice in an enabled currency")
+    total = sum(float(line.get("LineAmount") or 0) for line in doc.get("LineItems") or [])
+    if total < 0:
+        errors.append(f"the {'invoice' if sales else 'bill'} totals {total:.2f}: a negative document is a credit, "
+                      "which Xero records as a credit note; enter it in Xero as a credit note (credit notes are "
+                      "not synced automatically)")
     for n, line in enumerate(doc.get("LineItems") or [], start=1):
         where = f"line {n}"
         tax_type = line.get("TaxType")

@@ -162,6 +162,10 @@ def test_revoked_refresh_token_stops_the_partition(demo_env):
     assert "paused" in message and "cz xero connect --tenant demo" in message
     assert XeroTokens(demo_env.store, "demo").status() == "paused"
     assert sandbox.org("adelaide")["invoices"] == []
+    # later runs skip cleanly (no failure after failure) until `cz xero connect` resumes the connection
+    again = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(again, "xero/invoices")
+    assert again.success and "paused" in meta["skipped_reason"] and meta.get("api_calls_connectwise", 0) == 0
 
 
 def test_no_secret_in_plain_text(demo_env):

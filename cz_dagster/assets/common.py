@@ -24,7 +24,7 @@ from cz_dagster.resources.retry import TransientError
 from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource, no_organisation_message
 from cz_dagster.store.db import Location, Store, StoreError, Tenant
 from cz_dagster.store.ledger import errors_for_location
-from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected
+from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 
 
 @dataclass
@@ -35,6 +35,7 @@ class SyncScope:
     recorder: CallRecorder
     run_id: str
     disabled: bool = False
+    skip_reason: str = ""
     _cw: ConnectWiseClient | None = None
     _xero: XeroClient | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -56,8 +57,12 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
     if tenant.enabled and location.enabled and not location.xero_tenant_id:
         raise Failure(description=no_organisation_message(tenant.slug, location.slug))
     recorder = CallRecorder(store, tenant.slug, location.slug, context.run.run_id)
-    scope = SyncScope(store, tenant, location, recorder, context.run.run_id,
-                      disabled=not (tenant.enabled and location.enabled))
+    reason = "" if tenant.enabled and location.enabled else "tenant or location disabled"
+    if not reason and XeroTokens(store, tenant.slug).status() == "paused":
+        # the run that met the revocation failed and alerted; until `cz xero connect`, runs skip quietly
+        reason = XeroTokens(store, tenant.slug).paused_message("revoked")
+    scope = SyncScope(store, tenant, location, recorder, context.run.run_id, disabled=bool(reason),
+                      skip_reason=reason)
     try:
         yield scope
         # retention: payloads past CZ_SYNC_LOG_RETENTION_DAYS go, a little at a time, with every run
@@ -86,9 +91,9 @@ def xero(scope: SyncScope, resource: XeroResource) -> XeroClient:
 
 def skipped_result(context: AssetExecutionContext, scope: SyncScope, surfaces: Sequence[str]) -> MaterializeResult:
     """A disabled tenant-location: nothing is called, and the run says so instead of failing."""
-    context.log.info(f"{context.partition_key} is disabled: nothing synced")
+    context.log.info(f"{context.partition_key}: nothing synced: {scope.skip_reason}")
     check = in_error_check(scope.store, scope.tenant.slug, scope.location.slug, surfaces)
-    return MaterializeResult(metadata={"skipped_reason": "tenant or location disabled", "posted": 0, "failed": 0},
+    return MaterializeResult(metadata={"skipped_reason": scope.skip_reason, "posted": 0, "failed": 0},
                              check_results=[check])
 
 

@@ -95,7 +95,7 @@ def build_mirror_asset(spec: MirrorSpec) -> AssetsDefinition:
         st = store.get()
         with sync_scope(context, st) as scope:
             if scope.disabled:
-                return MaterializeResult(metadata={"skipped_reason": "tenant or location disabled"})
+                return MaterializeResult(metadata={"skipped_reason": scope.skip_reason})
             records = spec.fetch(xero(scope, xero_api)) if spec.name != "invoice_statuses" else spec.fetch(None)
             current = {str(r.get(spec.key)): r for r in records if r.get(spec.key) is not None}
             names = {k: str(r.get(spec.label) or "") for k, r in current.items()}

@@ -55,6 +55,8 @@ from cz_dagster.sandbox.cw_conditions import (
     parse_datetime,
     project_fields,
 )
+from cz_dagster.sandbox.cw_more import KNOWN as EXTRA_KNOWN
+from cz_dagster.sandbox.cw_more import CwError, Extras
 from cz_dagster.sandbox.cw_seed import (
     API_MEMBER,
     Batch,
@@ -108,6 +110,17 @@ KNOWN_FIELDS: dict[str, set[str]] = {
                        "ticket/* salesOrder/*"),
     "batches": _known("id batchIdentifier exportInvoicesFlag exportExpensesFlag exportProductsFlag closedFlag"),
 }
+
+
+KNOWN_FIELDS.update({name: _known(spec) for name, spec in EXTRA_KNOWN.items()})
+
+
+def _attach_extras(world: World, seed: int) -> Extras:
+    """Members, time, payments, catalogue (cw_more) on top of the accounting world; invoices show payments."""
+    extras = Extras(world, seed)
+    base = world.render_invoice
+    world.render_invoice = lambda inv: extras.render_invoice(base(inv))  # type: ignore[method-assign]
+    return extras
 
 
 def _field_checker(resource: str) -> Callable[[str], bool]:
@@ -351,12 +364,14 @@ class ConnectWiseSimulator:
         self.calls: list[dict[str, Any]] = []
         self.world: World = build_world(config.seed, config.invoices_per_location, config.anchor_date,
                                         config.stuck_invoice)
+        self.extras = _attach_extras(self.world, config.seed)
 
     def reset(self) -> None:
         world = build_world(self.config.seed, self.config.invoices_per_location, self.config.anchor_date,
                             self.config.stuck_invoice)
         with self.lock:
             self.world = world
+            self.extras = _attach_extras(world, self.config.seed)
             self.calls.clear()
         self.faults.clear()
         self.limiter.reset()
@@ -460,6 +475,20 @@ class ConnectWiseSimulator:
             ("finance", "accounting", "batches"): ("batches", lambda: [w.render_batch(b) for b in w.batches.values()],
                                                    one(w.batches, w.render_batch)),
         }
+        try:
+            if method in ("POST", "PATCH", "PUT", "DELETE"):
+                written = self.extras.write(method, parts, json.loads(body) if body.strip() else None)
+                if written is not None:
+                    return written[0], written[1], {}
+            if method == "GET" and len(parts) == 4 and parts[:2] == ["finance", "invoices"] and parts[3] == "payments":
+                return self._list(request, q, "payments", self.extras.payments_of(parts[2]))
+        except CwError as exc:
+            raise ApiError(exc.status, exc.body) from None
+        except ValueError:
+            raise ApiError(400, {"code": "InvalidObject", "message": "The request body is not valid JSON"}) from None
+        for prefix, (resource, items) in self.extras.collections().items():
+            by_id = {str(it["id"]): it for it in items}
+            collections[prefix] = (resource, lambda items=items: items, by_id.get)
         if tuple(parts) == ("system", "info"):
             self._allow(method, "GET")
             return 200, self._info(), {}
@@ -671,6 +700,7 @@ class ConnectWiseSimulator:
                 "batches": [{**w.render_batch(b), "processedRecordIds": list(b.processed_ids),
                              "invoiceIds": list(b.invoice_ids)} for b in w.batches.values()],
                 "companies": [render_company(c) for c in w.companies.values()],
+                **self.extras.state(),
             }
 
     async def admin_state(self, request: Request) -> Response:

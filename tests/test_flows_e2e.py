@@ -1,0 +1,135 @@
+"""Issue 3's flows end to end through the real asset definitions, against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import httpx
+
+from cz_dagster.sandbox import demo
+from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.timesheets import DEFAULT_PAYROLL_STATUSES, entry_day, entry_hours
+from tests.dagster_helpers import metadata, run_assets
+from tests.test_invoices_e2e import ADL, MONEY
+
+MEL = "demo__melbourne"
+PAYROLL_REF = ["xero/earnings_rates", "xero/payroll_calendars", "xero/tracking_categories"]
+
+
+def cw_get(sandbox, path: str, **params) -> list | dict:  # noqa: ANN001, ANN003
+    response = httpx.get(f"{sandbox.cw_url}/{demo.CW_CODEBASE}apis/3.0/{path}", params={"pageSize": 1000, **params},
+                         auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
+                         headers={"clientId": demo.CW_CLIENT_ID}, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_payments_partial_full_and_reversed(demo_env):
+    sandbox = demo_env.sandbox
+    run_assets(demo_env.store_env, MONEY, ADL)
+    tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
+    invoices = {i["InvoiceNumber"]: i for i in sandbox.org("adelaide")["invoices"]}
+    number = sorted(invoices)[0]
+    total = Decimal(str(invoices[number]["Total"]))
+    first = (total / 3).quantize(Decimal("0.01"))
+    sandbox.post("xero", "/_sandbox/payments", {"tenant_id": tid, "InvoiceNumber": number, "Amount": float(first)})
+
+    def cw_invoice() -> dict:
+        return next(i for i in sandbox.cw_state()["invoices"] if i["invoiceNumber"] == number)
+
+    meta = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
+                    "connectwise/invoice_payments")
+    assert meta["applied"] == 1 and meta["closed"] == 0
+    assert Decimal(str(cw_invoice()["balance"])) == total - first
+    rest = sandbox.post("xero", "/_sandbox/payments", {"tenant_id": tid, "InvoiceNumber": number,
+                                                      "Amount": float(total - first)})
+    meta = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
+                    "connectwise/invoice_payments")
+    assert meta["applied"] == 1 and meta["closed"] == 1
+    assert Decimal(str(cw_invoice()["balance"])) == 0 and cw_invoice()["status"]["name"] == "Paid"
+    nothing = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
+                       "connectwise/invoice_payments")
+    assert nothing["applied"] == nothing["reversed"] == 0  # the cursor and the ledger: no double application
+    sandbox.post("xero", f"/_sandbox/payments/{rest['PaymentID']}/delete")
+    meta = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
+                    "connectwise/invoice_payments")
+    assert meta["reversed"] == 1 and meta["reopened"] == 1
+    assert Decimal(str(cw_invoice()["balance"])) == total - first and cw_invoice()["status"]["name"] != "Paid"
+    xero_inv = next(i for i in sandbox.org("adelaide")["invoices"] if i["InvoiceNumber"] == number)
+    assert Decimal(str(xero_inv["AmountDue"])) == Decimal(str(cw_invoice()["balance"]))
+
+
+def test_staff_matching_and_manual_mapping(demo_env):
+    result = run_assets(demo_env.store_env, ["xero/staff"], ADL)
+    meta = metadata(result, "xero/staff")
+    assert meta["matched_by_email"] == 3 and meta["matched_by_name"] == 1 and meta["unmatched"] == 1
+    [error] = Ledger(demo_env.store, "demo", "adelaide", "staff").in_state("error")
+    assert "Jay Patel" in error.last_error and "cz map member" in error.last_error
+    hannah = next(e for e in demo_env.sandbox.org("adelaide")["employees"] if e["FirstName"] == "Hannah")
+    jpatel = next(m for m in demo.CW_MEMBERS if m["identifier"] == "jpatel")
+    Mappings(demo_env.store, "demo", "adelaide", "member_employee").put(str(jpatel["id"]), hannah["EmployeeID"],
+                                                                        None, "manual")
+    meta = metadata(run_assets(demo_env.store_env, ["xero/staff"], ADL), "xero/staff")
+    assert meta["unmatched"] == 0 and meta["matched_by_manual"] == 1
+
+
+def test_timesheets_match_approved_hours_and_update_the_draft(demo_env):
+    sandbox = demo_env.sandbox
+    run_assets(demo_env.store_env, ["xero/staff", *PAYROLL_REF], MEL)
+    result = run_assets(demo_env.store_env, ["xero/timesheets"], MEL)
+    meta = metadata(result, "xero/timesheets")
+    assert meta["created"] > 0 and meta["failed"] == 0
+    employees = {e["EmployeeID"]: e for e in sandbox.org("melbourne")["employees"]}
+    members = {str(m["id"]): m for m in demo.CW_MEMBERS if m["defaultLocation"] == "melbourne"}
+    mapped = Mappings(demo_env.store, "demo", "melbourne", "member_employee").all()
+    mapping = {k: m.target_id for k, m in mapped.items()}
+    entries = cw_get(sandbox, "time/entries", conditions="locationId=12")
+    approved = Counter()
+    for e in entries:
+        if e["status"] in DEFAULT_PAYROLL_STATUSES and str(e["member"]["id"]) in members:
+            approved[(mapping[str(e["member"]["id"])], entry_day(e))] += entry_hours(e)
+    in_xero = Counter()
+    from datetime import timedelta
+
+    from cz_dagster.assets.timesheets import _day
+
+    for ts in sandbox.org("melbourne")["timesheets"]:
+        start = _day(ts["StartDate"])
+        assert ts["Status"] == "DRAFT" and ts["EmployeeID"] in employees
+        for line in ts["TimesheetLines"]:
+            for offset, hours in enumerate(line["NumberOfUnits"]):
+                if hours:
+                    in_xero[(ts["EmployeeID"], start + timedelta(days=offset))] += hours
+    window = {k: round(v, 2) for k, v in approved.items() if k[1] >= min(d for _, d in in_xero)}
+    assert {k: round(v, 2) for k, v in in_xero.items()} == window
+
+    # A newly approved entry updates the same DRAFT; a PROCESSED timesheet is a clear per-record error.
+    again = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
+    assert again["created"] == again["updated"] == 0 and again["unchanged"] == meta["created"]
+
+
+def test_product_catalogue_from_xero_items(demo_env):
+    sandbox = demo_env.sandbox
+    result = run_assets(demo_env.store_env, ["xero/items", "connectwise/product_catalogue"], MEL)
+    meta = metadata(result, "connectwise/product_catalogue")
+    items = {i["Code"]: i for i in demo.XERO_ITEMS}
+    catalog = {c["identifier"]: c for c in sandbox.cw_state()["catalog"]}
+    assert set(items) <= set(catalog)
+    assert meta["created"] == len(items) - 4 and meta["updated"] == 4 and meta["failed"] == 0  # 4 pre-existing
+    for code, item in items.items():
+        assert catalog[code]["description"] == item["Name"][:60]
+        assert catalog[code]["price"] == float((item.get("SalesDetails") or {}).get("UnitPrice") or 0)
+    again = metadata(run_assets(demo_env.store_env, ["xero/items", "connectwise/product_catalogue"], MEL),
+                     "connectwise/product_catalogue")
+    assert again["created"] == again["updated"] == 0 and again.get("api_calls_connectwise", 0) == 0
+    tid = demo.LOCATIONS["melbourne"]["xero_tenant_id"]
+    code = sorted(items)[0]
+    sandbox.post("xero", "/_sandbox/items", {"tenant_id": tid, "Code": code, "Name": "Renamed item",
+                                             "SalesDetails": {"UnitPrice": 999.0}})
+    changed = metadata(run_assets(demo_env.store_env, ["xero/items", "connectwise/product_catalogue"], MEL),
+                       "connectwise/product_catalogue")
+    assert changed["updated"] == 1 and changed["created"] == 0
+    row = next(c for c in sandbox.cw_state()["catalog"] if c["identifier"] == code)
+    assert row["description"] == "Renamed item" and row["price"] == 999.0

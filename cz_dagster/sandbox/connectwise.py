@@ -590,7 +590,7 @@ class ConnectWiseSimulator:
             raise invalid(resource, [verror("InvalidField", "batchIdentifier must be 50 characters or fewer.",
                                             resource, "batchIdentifier")])
         if not req.get("exportInvoicesFlag"):
-            return self.world.export([])
+            return self._with_products(req, self.world.export([]), resource)
         location = _opt_int(req, "locationId", resource)
         thru = req.get("thruDate")
         thru_dt = parse_datetime(str(thru)) if thru else None
@@ -602,7 +602,14 @@ class ConnectWiseSimulator:
                   if (location is None or inv.location_id == location)
                   and (thru_dt is None or inv.date <= thru_dt)
                   and (not included or inv.id in included) and inv.id not in excluded]
-        return self.world.export(chosen)
+        return self._with_products(req, self.world.export(chosen), resource)
+
+    def _with_products(self, req: dict[str, Any], out: dict[str, Any], resource: str) -> dict[str, Any]:
+        """exportProductsFlag: unposted procurement as purchase transactions, with their vendors (cw_more)."""
+        if req.get("exportProductsFlag"):
+            out["purchaseTransactions"], out["vendors"] = self.extras.export_products(
+                _opt_int(req, "locationId", resource))
+        return out
 
     def _create_batch(self, req: dict[str, Any]) -> dict[str, Any]:
         """POST finance/accounting/batches: post whole invoices by their GL entry ids; 201 GLExport of the batch."""

@@ -53,7 +53,15 @@ KNOWN = {
     "subcategories": "id name category/*",
     "types": "id name",
     "currencies": "id currencyIdentifier name symbol currencyCode/*",
+    "unpostedprocurement": "id description unpostedProductId locationId procurementType purchaseOrder/* purchaseDate "
+                           "vendor/* vendorAccountNumber vendorInvoiceNumber vendorInvoiceDate currency/* total "
+                           "taxTotal taxCode/* freightCost dateClosed",
 }
+PROCUREMENT_LINES = [("Dell Latitude 5450 laptop", "310", 1450.00, "INPUT"),
+                     ("Microsoft 365 Business Premium (annual)", "310", 26.40, "INPUT"),
+                     ("Network switch 24-port PoE", "310", 560.00, "INPUT"),
+                     ("Courier and handling", "429", 35.00, "EXEMPTEXPENSES"),
+                     ("Firewall subscription (wholesale)", "310", 410.00, "INPUT")]
 
 
 class CwError(Exception):
@@ -76,6 +84,7 @@ class Extras:
     payments: dict[int, dict[str, Any]] = field(default_factory=dict)
     invoice_status: dict[int, dict[str, Any]] = field(default_factory=dict)
     catalog: dict[int, dict[str, Any]] = field(default_factory=dict)
+    procurement: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 70001
 
     def __post_init__(self) -> None:
@@ -106,6 +115,33 @@ class Extras:
                     self.time_entries[entry_id] = self._entry(entry_id, m, start, hours, work, status)
                     start += timedelta(hours=hours)
                     entry_id += 1
+        vendors = [c for c in self.world.companies.values() if c.get("isVendorFlag")]
+        gl_id, proc_id = 80001, 3001
+        for slug, info in demo.LOCATIONS.items():
+            for n in range(8):
+                vendor = vendors[(n + len(slug)) % len(vendors)]
+                day = anchor - timedelta(days=rng.randint(2, 40))
+                lines = []
+                for _ in range(rng.randint(1, 3)):
+                    desc, account, cost, xref = rng.choice(PROCUREMENT_LINES)
+                    qty = float(rng.randint(1, 5))
+                    rate = Decimal("0.1") if xref == "INPUT" else Decimal(0)
+                    total = Decimal(str(cost)) * Decimal(str(qty))
+                    lines.append({"id": gl_id, "accountNumber": account, "description": desc, "quantity": qty,
+                                  "cost": cost, "itemCost": cost, "total": money(total), "taxCodeXref": xref,
+                                  "taxCode": {"id": 1 if xref == "INPUT" else 2,
+                                              "name": "GST" if xref == "INPUT" else "GST-FREE"},
+                                  "_tax": total * rate})
+                    gl_id += 1
+                subtotal = sum((Decimal(str(x["total"])) for x in lines), Decimal(0))
+                tax = sum((x.pop("_tax") for x in lines), Decimal(0))
+                self.procurement[proc_id] = {
+                    "id": proc_id, "locationId": info["cw_location_id"], "poNumber": f"PO-{proc_id}",
+                    "vendorId": vendor["id"], "vendorInvoiceNumber": f"{vendor['identifier'][:6].upper()}-{4400 + n}",
+                    "date": day, "lines": lines, "apEntry": gl_id, "subtotal": money(subtotal),
+                    "tax": money(tax.quantize(Decimal("0.01"))), "batch": None}
+                gl_id += 1
+                proc_id += 1
         for i, item in enumerate((demo.XERO_ITEMS or [])[:4], start=1):  # some items already catalogued
             self.catalog[i] = self._catalog_item(i, {"identifier": item["Code"], "description": item["Name"][:60],
                                                      "customerDescription": item["Name"], "price": 1.0, "cost": 0.5,
@@ -132,6 +168,80 @@ class Extras:
     def _catalog_item(self, item_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return drop_nulls({"id": item_id, "productClass": "NonInventory", "taxableFlag": True, "inactiveFlag": False,
                            **body, "_info": self._info(datetime.now(self.world.anchor.tzinfo))})
+
+    # -- procurement: unposted -> export -> batch, beside the invoices of the accounting world -----------
+    def proc_gl_ids(self, rec: dict[str, Any]) -> list[int]:
+        return [x["id"] for x in rec["lines"]] + [rec["apEntry"]]
+
+    def _vendor_ref(self, vendor_id: int) -> dict[str, Any]:
+        return self.world.company_ref(vendor_id)
+
+    def render_unposted_procurement(self, rec: dict[str, Any]) -> dict[str, Any]:
+        total = money(Decimal(str(rec["subtotal"])) + Decimal(str(rec["tax"])))
+        return drop_nulls({"id": rec["id"], "description": f"Purchase order {rec['poNumber']}",
+                           "unpostedProductId": str(rec["id"]), "locationId": rec["locationId"],
+                           "procurementType": "Purchase", "purchaseOrder": {"id": rec["id"], "name": rec["poNumber"]},
+                           "purchaseDate": fmt(rec["date"]), "vendor": self._vendor_ref(rec["vendorId"]),
+                           "vendorInvoiceNumber": rec["vendorInvoiceNumber"], "vendorInvoiceDate": fmt(rec["date"]),
+                           "currency": {"id": 1, "currencyCode": "AUD", "name": "Australian Dollar"},
+                           "total": total, "taxTotal": rec["tax"], "freightCost": 0.0, "dateClosed": fmt(rec["date"]),
+                           "_info": self._info(rec["date"])})
+
+    def purchase_transaction(self, rec: dict[str, Any]) -> dict[str, Any]:
+        vendor = self._vendor_ref(rec["vendorId"])
+        return drop_nulls({
+            "id": rec["id"], "documentNumber": rec["poNumber"], "documentDate": fmt(rec["date"]),
+            "purchaseDate": fmt(rec["date"]), "apAccountNumber": "800", "company": vendor, "vendor": vendor,
+            "vendorNumber": vendor.get("identifier"), "vendorInvoiceNumber": rec["vendorInvoiceNumber"],
+            "vendorInvoiceDate": fmt(rec["date"]), "dueDate": fmt(rec["date"] + timedelta(days=30)),
+            "currency": {"id": 1, "currencyCode": "AUD", "name": "Australian Dollar"},
+            "total": money(Decimal(str(rec["subtotal"])) + Decimal(str(rec["tax"]))), "freightAmount": 0.0,
+            "glEntryIds": ",".join(str(i) for i in self.proc_gl_ids(rec)),
+            "purchaseDetail": [dict(x) for x in rec["lines"]]})
+
+    def export_products(self, location_id: int | None) -> tuple[list[dict], list[dict]]:
+        chosen = [r for r in self.procurement.values() if r["batch"] is None
+                  and (location_id is None or r["locationId"] == location_id)]
+        vendors = {r["vendorId"]: {"vendor": self._vendor_ref(r["vendorId"]), "company": self._vendor_ref(
+            r["vendorId"]), "vendorNumber": self._vendor_ref(r["vendorId"]).get("identifier")} for r in chosen}
+        return [self.purchase_transaction(r) for r in chosen], list(vendors.values())
+
+    def batch_procurement(self, body: dict[str, Any]) -> dict[str, Any]:
+        from cz_dagster.sandbox.cw_seed import Batch
+
+        ids = [int(i) for i in body.get("processedRecordIds") or []]
+        if not ids:
+            raise invalid("accountingBatch", "processedRecordIds is required.", "MissingRequiredField",
+                          "processedRecordIds")
+        identifier = str(body.get("batchIdentifier") or datetime.now(self.world.anchor.tzinfo).strftime("%Y%m%d%H%M%S"))
+        if len(identifier) > 50:
+            raise invalid("accountingBatch", "batchIdentifier must be 50 characters or fewer.", "InvalidField",
+                          "batchIdentifier")
+        if any(b.identifier == identifier for b in self.world.batches.values()):
+            raise invalid("accountingBatch", "A batch with this identifier already exists", "ObjectExists",
+                          "batchIdentifier")
+        by_entry = {g: r for r in self.procurement.values() if r["batch"] is None for g in self.proc_gl_ids(r)}
+        unknown = [i for i in ids if i not in by_entry]
+        if unknown:
+            raise invalid("accountingBatch", f"{', '.join(map(str, unknown))} are not unposted GL entries.",
+                          "InvalidField", "processedRecordIds")
+        records = {by_entry[i]["id"]: by_entry[i] for i in ids}
+        for rec in records.values():
+            missing = set(self.proc_gl_ids(rec)) - set(ids)
+            if missing:
+                raise invalid("accountingBatch", f"procurement {rec['poNumber']} must be batched whole: "
+                              f"processedRecordIds lacks {', '.join(map(str, sorted(missing)))}.", "InvalidField",
+                              "processedRecordIds")
+        now = datetime.now(self.world.anchor.tzinfo)
+        batch_id = max(self.world.batches, default=0) + 1
+        self.world.batches[batch_id] = Batch(id=batch_id, identifier=identifier, export_invoices=False,
+                                             export_expenses=False, export_products=True, processed_ids=ids,
+                                             invoice_ids=[], created_at=now, updated_at=now)
+        for rec in records.values():
+            rec["batch"] = batch_id
+        out = self.world.export([])
+        out["purchaseTransactions"] = [self.purchase_transaction(r) for r in records.values()]
+        return out
 
     # -- invoices: payments and status on top of the accounting world -------------------------------------
     def render_invoice(self, base: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +295,9 @@ class Extras:
             ("procurement", "subcategories"): ("subcategories", list(SUBCATEGORIES)),
             ("procurement", "types"): ("types", list(TYPES)),
             ("finance", "currencies"): ("currencies", list(CURRENCIES)),
+            ("finance", "accounting", "unpostedprocurement"): (
+                "unpostedprocurement", [self.render_unposted_procurement(r) for r in self.procurement.values()
+                                        if r["batch"] is None]),
         }
 
     def write(self, method: str, parts: list[str], body: Any) -> tuple[int, Any] | None:
@@ -209,6 +322,9 @@ class Extras:
                     self.invoice_status[int(parts[2])] = {"id": status["id"], "name": status["name"],
                                                           "isClosed": status["closedFlag"]}
             return 200, self._invoice(parts[2])
+        if (parts == ["finance", "accounting", "batches"] and method == "POST" and isinstance(body, dict)
+                and body.get("exportProductsFlag") and not body.get("exportInvoicesFlag")):
+            return 201, self.batch_procurement(body)
         if parts[:2] == ["procurement", "catalog"]:
             if method == "POST" and len(parts) == 2:
                 return 201, self.create_catalog(body or {})
@@ -247,5 +363,10 @@ class Extras:
         return item
 
     def state(self) -> dict[str, Any]:
-        return {"payments": list(self.payments.values()), "catalog": list(self.catalog.values()),
+        return {"procurement": {
+                    "unposted": [self.render_unposted_procurement(r) for r in self.procurement.values()
+                                 if r["batch"] is None],
+                    "posted": [{**self.render_unposted_procurement(r), "batch": r["batch"]}
+                               for r in self.procurement.values() if r["batch"] is not None]},
+                "payments": list(self.payments.values()), "catalog": list(self.catalog.values()),
                 "members": list(self.members.values()), "time_entries": list(self.time_entries.values())}

@@ -55,3 +55,26 @@ def test_retries_transient_not_validation_errors(cw, demo_env):
     sandbox.fault("connectwise", path="*/company/companies", kind="status", status=503, count=10)
     with pytest.raises(TransientError, match="503"):
         cw.get_all("company/companies", surface="reference")
+
+
+def test_each_xero_client_has_its_own_token(demo_env):
+    """Regression: xero-python's Configuration returns a copy of the first instance made in the process and
+    ignores its arguments, so two clients (two tenants) shared one token object, refreshing the wrong one."""
+    from xero_python.api_client.configuration import Configuration
+    from xero_python.api_client.oauth2 import OAuth2Token
+
+    from cz_dagster.resources.xero import XeroResource
+
+    Configuration(oauth2_token=OAuth2Token(client_id="someone-else", client_secret="x"))  # another user first
+    store = demo_env.store
+    recorder = CallRecorder(store, "demo", "adelaide", "t")
+    adelaide = XeroResource().client(store, "demo", demo.LOCATIONS["adelaide"]["xero_tenant_id"], "adelaide",
+                                     recorder)
+    melbourne = XeroResource().client(store, "demo", demo.LOCATIONS["melbourne"]["xero_tenant_id"], "melbourne",
+                                      recorder)
+    token_a = adelaide.api_client.configuration.oauth2_token
+    token_m = melbourne.api_client.configuration.oauth2_token
+    assert token_a is not token_m
+    assert token_a._owner is adelaide and token_m._owner is melbourne
+    assert token_a.client_id == demo.XERO_CLIENT_ID
+    assert adelaide.call("reference", adelaide.accounting.get_organisations).organisations[0].name == "Adelaide"

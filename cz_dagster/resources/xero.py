@@ -140,7 +140,12 @@ class XeroClient:
         self.day_remaining: int | None = None
         self.minute_remaining: int | None = None
         oauth = _LockedOAuth2Token(self, self.connection.client_id, self.connection.client_secret)
-        self.api_client = _LoggingApiClient(self, Configuration(oauth2_token=oauth), pool_threads=1,
+        # The SDK's Configuration is a "default singleton": Configuration(oauth2_token=...) returns a shallow copy
+        # of the FIRST instance ever made in the process and ignores its arguments, so every client would share
+        # the first client's token object (another tenant's, in a long-lived process). Set it on the copy.
+        configuration = Configuration()
+        configuration.oauth2_token = oauth
+        self.api_client = _LoggingApiClient(self, configuration, pool_threads=1,
                                             oauth2_token_getter=lambda: _sdk_token(self.connection.token),
                                             oauth2_token_saver=lambda _token: None)
         self.accounting = AccountingApi(self.api_client, base_url=f"{self.api_url}/api.xro/2.0")

@@ -119,13 +119,23 @@ def assert_rate_headers(r: httpx.Response) -> None:
 
 # ---------------------------------------------------------------- the real SDK
 
+def sdk_configuration() -> Any:
+    """The SDK's Configuration returns a copy of the first one made in the process and ignores its arguments
+    (a "default singleton"), so the token is set on the copy, as the product does."""
+    from xero_python.api_client.configuration import Configuration
+    from xero_python.api_client.oauth2 import OAuth2Token
+
+    configuration = Configuration()
+    configuration.oauth2_token = OAuth2Token(client_id=CID, client_secret=SECRET)
+    return configuration
+
+
 @pytest.fixture
 def sdk(url: str, http: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> Any:
     """An AccountingApi pointed at the sandbox, with the token getter/saver a product stores tokens through."""
     from xero_python.accounting import AccountingApi
     from xero_python.api_client import ApiClient
-    from xero_python.api_client.configuration import Configuration
-    from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+    from xero_python.api_client.oauth2 import TokenApi
 
     monkeypatch.setattr(TokenApi, "refresh_token_url", url + "/connect/token")
     monkeypatch.setattr(TokenApi, "revoke_token_url", url + "/connect/revocation")
@@ -138,7 +148,7 @@ def sdk(url: str, http: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> Any:
         holder["token"] = new
         holder["saved"].append(new)
 
-    client = ApiClient(Configuration(oauth2_token=OAuth2Token(client_id=CID, client_secret=SECRET)),
+    client = ApiClient(sdk_configuration(),
                        pool_threads=1, oauth2_token_getter=lambda: holder["token"], oauth2_token_saver=saver)
     # The SDK builds a urllib3 PoolManager with urllib3's default Retry(3), which silently sleeps Retry-After and
     # retries a 429/503 on GET/PUT/DELETE (see test_sdk_default_urllib3_retry_follows_retry_after). Turn it off,
@@ -259,8 +269,6 @@ def test_api_auth_error_shapes(http: httpx.Client) -> None:
 
 def test_connections_and_identity_spec(http: httpx.Client, url: str) -> None:
     from xero_python.api_client import ApiClient
-    from xero_python.api_client.configuration import Configuration
-    from xero_python.api_client.oauth2 import OAuth2Token
     from xero_python.identity import IdentityApi
 
     token = authorize(http)
@@ -282,7 +290,7 @@ def test_connections_and_identity_spec(http: httpx.Client, url: str) -> None:
                for c in conn_r.json()]
     validate(identity_spec(), httpx.Response(200, json=patched, request=conn_r.request))
 
-    client = ApiClient(Configuration(oauth2_token=OAuth2Token(client_id=CID, client_secret=SECRET)),
+    client = ApiClient(sdk_configuration(),
                        pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda t: None)
     sdk_conns = IdentityApi(client, base_url=url).get_connections()  # the SDK calls /Connections
     assert {str(c.tenant_id) for c in sdk_conns} == {ADL, MEL}
@@ -606,11 +614,9 @@ def test_sdk_default_urllib3_retry_follows_retry_after(http: httpx.Client, url: 
     retries a 429 on GET/PUT itself, so a day-limit 429 (Retry-After of hours) would block the caller."""
     from xero_python.accounting import AccountingApi
     from xero_python.api_client import ApiClient
-    from xero_python.api_client.configuration import Configuration
-    from xero_python.api_client.oauth2 import OAuth2Token
 
     token = authorize(http)
-    client = ApiClient(Configuration(oauth2_token=OAuth2Token(client_id=CID, client_secret=SECRET)),
+    client = ApiClient(sdk_configuration(),
                        pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda t: None)
     http.post("/_sandbox/faults", json={"path": "/api.xro/2.0/Currencies", "status": 429,
                                         "headers": {"Retry-After": "0"}}).raise_for_status()

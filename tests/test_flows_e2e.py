@@ -105,9 +105,28 @@ def test_timesheets_match_approved_hours_and_update_the_draft(demo_env):
     window = {k: round(v, 2) for k, v in approved.items() if k[1] >= min(d for _, d in in_xero)}
     assert {k: round(v, 2) for k, v in in_xero.items()} == window
 
-    # A newly approved entry updates the same DRAFT; a PROCESSED timesheet is a clear per-record error.
     again = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
     assert again["created"] == again["updated"] == 0 and again["unchanged"] == meta["created"]
+
+    # A newly approved entry updates the same DRAFT; a non-draft timesheet is a clear per-record error.
+    drafts = sorted(sandbox.org("melbourne")["timesheets"], key=lambda t: (_day(t["StartDate"]), t["EmployeeID"]))
+    liam, olivia = (next(m for m in demo.CW_MEMBERS if m["identifier"] == i) for i in ("ljones", "osmith"))
+    by_employee = {ts["EmployeeID"]: ts for ts in drafts}
+    liam_ts = by_employee[mapping[str(liam["id"])]]
+    olivia_ts = by_employee[mapping[str(olivia["id"])]]
+    for member, ts in ((liam, liam_ts), (olivia, olivia_ts)):
+        sandbox.post("connectwise", "/_sandbox/time/entries", {
+            "memberId": member["id"], "date": _day(ts["StartDate"]).isoformat(), "hours": 1.25})
+    sandbox.post("xero", f"/_sandbox/timesheets/{olivia_ts['TimesheetID']}/status", {"Status": "APPROVED"})
+    third = run_assets(demo_env.store_env, ["xero/timesheets"], MEL)
+    meta3 = metadata(third, "xero/timesheets")
+    assert meta3["updated"] == 1 and meta3["failed"] == 1 and third.success
+    updated = next(t for t in sandbox.org("melbourne")["timesheets"] if t["TimesheetID"] == liam_ts["TimesheetID"])
+    assert updated["Status"] == "DRAFT"
+    assert round(sum(sum(x["NumberOfUnits"]) for x in updated["TimesheetLines"]), 2) == round(
+        sum(sum(x["NumberOfUnits"]) for x in liam_ts["TimesheetLines"]) + 1.25, 2)
+    errors = [r.last_error for r in Ledger(demo_env.store, "demo", "melbourne", "timesheets").in_state("error")]
+    assert len(errors) == 1 and "Olivia Smith" in errors[0] and "only DRAFT timesheets can be updated" in errors[0]
 
 
 def test_product_catalogue_from_xero_items(demo_env):

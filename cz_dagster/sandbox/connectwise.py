@@ -808,6 +808,14 @@ class ConnectWiseSimulator:
                              with_gl=bool(body.get("withGlEntries", True)),
                              due_days=int(body["dueDays"]) if body.get("dueDays") is not None else None)
 
+    async def admin_time_entry(self, request: Request) -> Response:
+        try:
+            body = _parse_body(await request.body())
+            with self.lock:
+                return _json(201, self.extras.admin_time_entry(body))
+        except (TypeError, ValueError, KeyError) as exc:
+            return _json(400, {"error": f"bad time entry spec: {exc}"})
+
     async def admin_delete_company(self, request: Request) -> Response:
         raw = request.path_params["id"]
         with self.lock:
@@ -877,6 +885,7 @@ def create_connectwise_app(config: ConnectWiseSandboxConfig | None = None) -> Co
         Route("/_sandbox/config", sim.admin_config, methods=["GET", "POST"]),
         Route("/_sandbox/unpostedinvoices", sim.admin_add_invoice, methods=["POST"]),
         Route("/_sandbox/companies/{id}", sim.admin_delete_company, methods=["DELETE"]),
+        Route("/_sandbox/time/entries", sim.admin_time_entry, methods=["POST"]),
     ]
     app = _CallLog(Starlette(routes=routes), sim)
     wrapped = ConnectWiseFaultMiddleware(app, sim)

@@ -362,6 +362,19 @@ class Extras:
         item["_info"] = self._info(datetime.now(self.world.anchor.tzinfo))
         return item
 
+    def admin_time_entry(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Add an entry as a technician would: {memberId, date, hours, workTypeId?, status?, startHour?}."""
+        member = next((m for m in demo.CW_MEMBERS if m["id"] == int(body["memberId"])), None)
+        if member is None:
+            raise ValueError(f"memberId {body['memberId']} is not a demo member")
+        work = next((w for w in WORK_TYPES if w["id"] == int(body.get("workTypeId", 1))), WORK_TYPES[0])
+        day = datetime.fromisoformat(str(body["date"])[:10]).replace(tzinfo=self.world.anchor.tzinfo)
+        start = day + timedelta(hours=float(body.get("startHour", 18)))
+        entry_id = max(self.time_entries, default=90000) + 1
+        self.time_entries[entry_id] = self._entry(entry_id, member, start, float(body["hours"]), work,
+                                                  str(body.get("status", "ApprovedByTierTwo")))
+        return self.time_entries[entry_id]
+
     def state(self) -> dict[str, Any]:
         return {"procurement": {
                     "unposted": [self.render_unposted_procurement(r) for r in self.procurement.values()

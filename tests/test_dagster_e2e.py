@@ -24,7 +24,7 @@ from tests.test_invoices_e2e import assert_exactly_once, cw_export
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-RUNS = "query { runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
+RUNS = ("query { runsOrError { ... on Runs { results { runId status startTime endTime tags { key value } } } } }")
 
 
 def _port() -> int:
@@ -74,21 +74,26 @@ def test_force_sync_through_webserver_and_daemon(demo_env, dagster_home):
             assert time.monotonic() < deadline, "the webserver did not start"
             time.sleep(0.5)
         expected = cw_export(demo_env.sandbox, "adelaide")
-        r = CliRunner().invoke(main, ["sync", "now", "--tenant", "demo", "--location", "adelaide", "--family",
-                                      "money", "--url", base], env={**demo_env.store_env.env})
-        assert r.exit_code == 0, r.output
-        assert "demo__adelaide money: run" in r.output and "queued" in r.output
+        # two force-syncs of the same partition at once: the second queues behind the first (one run per
+        # tenant-location), they never overlap, and the invoices still land exactly once
+        for _ in range(2):
+            r = CliRunner().invoke(main, ["sync", "now", "--tenant", "demo", "--location", "adelaide", "--family",
+                                          "money", "--url", base], env={**demo_env.store_env.env})
+            assert r.exit_code == 0, r.output
+            assert "demo__adelaide money: run" in r.output and "queued" in r.output
         deadline = time.monotonic() + 240
         while True:
             runs = httpx.post(f"{base}/graphql", json={"query": RUNS}, timeout=10).json()["data"]["runsOrError"]
-            [run] = [r for r in runs["results"]
-                     if {"key": "cz/trigger", "value": "cz sync now"} in r["tags"]]
-            if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            mine = [r for r in runs["results"] if {"key": "cz/trigger", "value": "cz sync now"} in r["tags"]]
+            if len(mine) == 2 and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in mine):
                 break
-            assert time.monotonic() < deadline, f"run still {run['status']}"
+            assert time.monotonic() < deadline, f"runs still {[r['status'] for r in mine]}"
             time.sleep(1)
-        tags = {t["key"]: t["value"] for t in run["tags"]}
-        assert run["status"] == "SUCCESS" and tags["dagster/partition"] == "demo__adelaide"
+        for run in mine:
+            tags = {t["key"]: t["value"] for t in run["tags"]}
+            assert run["status"] == "SUCCESS" and tags["dagster/partition"] == "demo__adelaide"
+        first, second = sorted(mine, key=lambda r: r["startTime"])
+        assert first["endTime"] <= second["startTime"], "two runs of one partition overlapped"
         assert_exactly_once(demo_env.sandbox, "adelaide", expected)
         assert demo_env.sandbox.org("melbourne")["invoices"] == []
         r = CliRunner().invoke(main, ["sync", "now", "--tenant", "demo", "--family", "payroll", "--url", base],

@@ -3,7 +3,7 @@ contact (matched or created), exactly once, then marked posted in ConnectWise.""
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from cz_dagster.assets.common import connectwise, in_error_check, md_table, skipped_result, sync_scope
+from cz_dagster.assets.common import connectwise, md_table, skipped_result, sync_scope, writer_result
 from cz_dagster.assets.contacts import companies_on, ensure_contacts
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.partitions import tenant_location
@@ -41,11 +41,9 @@ def bills(context: AssetExecutionContext, store: StoreResource, connectwise_api:
         suppliers = ensure_contacts(scope, connectwise_api, xero_api,
                                     companies_on(export, "purchaseTransactions", "vendor", "company"), "suppliers")
         out = PostingSync(scope, BILL_KIND, connectwise_api, xero_api, context.log).run(export)
-        for message in list(out["errors"].values()) + list(suppliers["errors"].values()):
-            context.log.warning(message)
         metadata = posting_metadata(scope, out, "bill")
         metadata.update({"suppliers_matched": suppliers["matched"], "suppliers_created": suppliers["created"],
                          "suppliers_failed": suppliers["failed"],
                          "suppliers": md_table(suppliers["moved"], ["company", "contact", "how", "contact_id"])})
-        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["bills", "suppliers"])
-        return MaterializeResult(metadata=metadata, check_results=[check])
+        return writer_result(context, scope, {**out["errors"], **suppliers["errors"]}, metadata,
+                             ["bills", "suppliers"])

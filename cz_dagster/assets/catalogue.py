@@ -5,7 +5,14 @@ from typing import Any
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from cz_dagster.assets.common import SyncScope, connectwise, in_error_check, md_table, skipped_result, sync_scope
+from cz_dagster.assets.common import (
+    SyncScope,
+    connectwise,
+    md_table,
+    skipped_result,
+    sync_scope,
+    writer_result,
+)
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource
 from cz_dagster.resources.connectwise import ConnectWiseError
@@ -111,9 +118,6 @@ def product_catalogue(context: AssetExecutionContext, store: StoreResource,
         if scope.disabled:
             return skipped_result(context, scope, ["catalogue"])
         out = sync_catalogue(scope, connectwise_api)
-        for message in out["errors"].values():
-            context.log.warning(message)
         metadata = {**{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
                     "moved": md_table(out["moved"], ["code", "description", "how"])}
-        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["catalogue"])
-        return MaterializeResult(metadata=metadata, check_results=[check])
+        return writer_result(context, scope, out["errors"], metadata, ["catalogue"])

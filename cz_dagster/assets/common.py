@@ -97,6 +97,17 @@ def skipped_result(context: AssetExecutionContext, scope: SyncScope, surfaces: S
                              check_results=[check])
 
 
+def writer_result(context: AssetExecutionContext, scope: SyncScope, errors: dict[Any, str],
+                  metadata: dict[Any, Any], surfaces: Sequence[str]) -> MaterializeResult:
+    """How every writer ends: each record-level error logged, the errors tabled in the metadata, and the
+    in-error check of this tenant-location's surfaces."""
+    for message in errors.values():
+        context.log.warning(message)
+    metadata.setdefault("errors", md_table([{"error": m} for m in errors.values()], ["error"]))
+    check = in_error_check(scope.store, scope.tenant.slug, scope.location.slug, surfaces)
+    return MaterializeResult(metadata=metadata, check_results=[check])
+
+
 def md_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], limit: int = 100) -> MetadataValue:
     if not rows:
         return MetadataValue.md("_nothing moved_")

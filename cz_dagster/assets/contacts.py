@@ -9,10 +9,10 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, Materialize
 from cz_dagster.assets.common import (
     SyncScope,
     connectwise,
-    in_error_check,
     md_table,
     skipped_result,
     sync_scope,
+    writer_result,
     xero,
 )
 from cz_dagster.partitions import tenant_location
@@ -152,13 +152,10 @@ def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_a
         if scope.disabled:
             return skipped_result(context, scope, ["contacts"])
         out = sync_contacts(scope, connectwise_api, xero_api)
-        for (sid, _v), message in (out.get("errors") or {}).items():
-            context.log.warning(f"company {sid}: {message}")
         metadata = {
             "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
             "matched": out["matched"], "created": out["created"], "failed": out["failed"],
             "already_mapped": out["already_mapped"], **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["company", "contact", "how", "contact_id"]),
         }
-        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["contacts"])
-        return MaterializeResult(metadata=metadata, check_results=[check])
+        return writer_result(context, scope, out["errors"], metadata, ["contacts"])

@@ -3,7 +3,7 @@ exactly once, then marked posted in ConnectWise with an accounting batch (see ``
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from cz_dagster.assets.common import in_error_check, skipped_result, sync_scope
+from cz_dagster.assets.common import skipped_result, sync_scope, writer_result
 from cz_dagster.assets.contacts import CONTACTS_KEY
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.partitions import tenant_location
@@ -39,7 +39,4 @@ def invoices(context: AssetExecutionContext, store: StoreResource, connectwise_a
         if scope.disabled:
             return skipped_result(context, scope, ["invoices"])
         out = PostingSync(scope, INVOICE_KIND, connectwise_api, xero_api, context.log).run()
-        for message in out["errors"].values():
-            context.log.warning(message)
-        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["invoices"])
-        return MaterializeResult(metadata=posting_metadata(scope, out, "invoice"), check_results=[check])
+        return writer_result(context, scope, out["errors"], posting_metadata(scope, out, "invoice"), ["invoices"])

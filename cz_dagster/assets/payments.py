@@ -11,10 +11,10 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, Materialize
 from cz_dagster.assets.common import (
     SyncScope,
     connectwise,
-    in_error_check,
     md_table,
     skipped_result,
     sync_scope,
+    writer_result,
     xero,
 )
 from cz_dagster.assets.invoices import INVOICES_KEY
@@ -205,15 +205,11 @@ def invoice_payments(context: AssetExecutionContext, store: StoreResource, conne
         if scope.disabled:
             return skipped_result(context, scope, ["payments"])
         out = PaymentSync(scope, connectwise_api, xero_api, context.log).run()
-        for message in out["errors"].values():
-            context.log.warning(message)
         metadata = {
             "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
             **{k: out[k] for k in ("applied", "reversed", "closed", "reopened", "failed", "not_ours")},
             **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["invoice", "amount", "date", "how", "xero_payment",
                                              "connectwise_payment"]),
-            "errors": md_table([{"error": m} for m in out["errors"].values()], ["error"]),
         }
-        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["payments"])
-        return MaterializeResult(metadata=metadata, check_results=[check])
+        return writer_result(context, scope, out["errors"], metadata, ["payments"])

@@ -307,5 +307,4 @@ def posting_metadata(scope: SyncScope, out: dict[str, Any], label: str) -> dict[
                                "failed_in_connectwise")},
         **scope.recorder.summary(),
         "moved": md_table(out["moved"], [label, "contact", "total", "xero_total", "how", "xero_id"]),
-        "errors": md_table([{"error": msg} for msg in out["errors"].values()], ["error"]),
     }

@@ -9,10 +9,10 @@ from xero_python.api_client.serializer import serialize
 from cz_dagster.assets.common import (
     SyncScope,
     connectwise,
-    in_error_check,
     md_table,
     skipped_result,
     sync_scope,
+    writer_result,
     xero,
 )
 from cz_dagster.partitions import tenant_location
@@ -89,12 +89,9 @@ def staff(context: AssetExecutionContext, store: StoreResource, connectwise_api:
         if scope.disabled:
             return skipped_result(context, scope, ["staff"])
         out = sync_staff(scope, connectwise_api, xero_api)
-        for message in out["errors"].values():
-            context.log.warning(message)
         metadata = {
             "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
             **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
             "mapping": md_table(out["rows"], ["member", "employee", "how", "detail"]),
         }
-        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["staff"])
-        return MaterializeResult(metadata=metadata, check_results=[check])
+        return writer_result(context, scope, out["errors"], metadata, ["staff"])

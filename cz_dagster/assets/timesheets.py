@@ -11,10 +11,10 @@ from xero_python.api_client.serializer import serialize
 from cz_dagster.assets.common import (
     SyncScope,
     connectwise,
-    in_error_check,
     md_table,
     skipped_result,
     sync_scope,
+    writer_result,
     xero,
 )
 from cz_dagster.assets.staff import MEMBER_KIND, STAFF_KEY, fetch_employees
@@ -235,15 +235,11 @@ def timesheets(context: AssetExecutionContext, store: StoreResource, connectwise
         if scope.disabled:
             return skipped_result(context, scope, ["timesheets"])
         out = TimesheetSync(scope, connectwise_api, xero_api, context.log).run()
-        for message in out["errors"].values():
-            context.log.warning(message)
         metadata = {
             "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
             **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["employee", "period", "hours", "how"]),
-            "errors": md_table([{"error": m} for m in out["errors"].values()], ["error"]),
         }
         if out.get("note"):
             metadata["note"] = out["note"]
-        check = in_error_check(st, scope.tenant.slug, scope.location.slug, ["timesheets"])
-        return MaterializeResult(metadata=metadata, check_results=[check])
+        return writer_result(context, scope, out["errors"], metadata, ["timesheets"])

@@ -43,10 +43,16 @@ def materialize_with_clicks(page, base: str, asset: str, partition: str) -> None
     page.get_by_role("button", name="Materialize…").click()
     with contextlib.suppress(PlaywrightTimeout):  # "upstream assets have not been materialized yet"
         page.get_by_role("button", name="Confirm").click(timeout=3000)
-    page.get_by_text("Select a partition or create one").click()
-    page.locator(f"label:has-text('{partition}')").last.click()
-    page.keyboard.press("Escape")
-    page.get_by_role("button", name="Launch 1 run").click()
+    launch = page.get_by_role("button", name="Launch 1 run")
+    for _ in range(5):  # the partition popover re-renders while the UI loads partition status: retry the pick
+        if launch.count():
+            break
+        if not page.get_by_placeholder("Filter partitions").count():
+            page.get_by_text("Select a partition or create one").click()
+        with contextlib.suppress(PlaywrightTimeout):
+            page.locator(f"label:has-text('{partition}')").last.click(timeout=5000)
+        page.keyboard.press("Escape")
+    launch.click()
 
 
 def wait_for_run(base: str, asset: list[str], timeout: float = 180) -> dict:

@@ -10,12 +10,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import DagsterInstance, DagsterRunStatus, build_run_status_sensor_context
 
 from cz_dagster.cli import main
 from cz_dagster.resources.mailer import SmtpResource
 from cz_dagster.sandbox import demo
-from cz_dagster.sensors.alerts import send_daily, send_error_summaries, send_revoked, send_run_failure
+from cz_dagster.sensors.alerts import (
+    run_failure_alerts,
+    send_daily,
+    send_error_summaries,
+    send_revoked,
+    send_run_failure,
+)
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.synclog import SyncLog
 from tests.dagster_helpers import run_assets
@@ -105,13 +111,20 @@ def test_alert_emails(demo_env, smtp):
     result = run_assets(demo_env.store_env, MONEY, ADL, instance=instance, raise_on_error=False)
     run = instance.get_run_by_id(result.run_id)
     assert run.status == DagsterRunStatus.FAILURE
-    assert send_run_failure(store, mailer, run.run_id, run.tags.get("dagster/partition"), "money_job",
-                            "the Xero connection is paused")
-    assert not send_run_failure(store, mailer, run.run_id, run.tags.get("dagster/partition"), "money_job", "again")
+    failure_event = next(e.dagster_event for e in instance.all_logs(run.run_id)
+                         if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE")
+    for _ in range(2):  # the sensor as the daemon runs it; a second look at the same run sends nothing more
+        context = build_run_status_sensor_context(
+            sensor_name="run_failure_alerts", dagster_instance=instance, dagster_run=run,
+            dagster_event=failure_event, resources={"store": demo_env.store_env.resource(), "mailer": mailer},
+        ).for_run_failure()
+        run_failure_alerts(context)
+    assert not send_run_failure(store, mailer, run.run_id, run.tags.get("dagster/partition"), "money", "again")
     failure = inbox.messages[-1]
     text, html = inbox.bodies(failure)
     assert failure["Subject"] == "[cz] demo adelaide: money sync failed"
     assert f"http://dagster.example/runs/{run.run_id}" in text and "paused" in text
+    assert "cz xero connect --tenant demo" in text and failure["To"] == "finance@msp.example, ops@msp.example"
 
     # the revoked connection: one email saying how to reconnect, however often the sensor looks
     assert send_revoked(store, mailer) == ["demo"] and send_revoked(store, mailer) == []

@@ -37,7 +37,19 @@ FAMILY_ASSET = {"money": AssetKey(["xero", "invoices"]), "time": AssetKey(["xero
                 "staff": AssetKey(["xero", "staff"]), "reference": AssetKey(["xero", "tax_rates"])}
 
 
-def send_run_failure(store: Store, mailer: SmtpResource, run_id: str, partition: str | None, job_name: str,
+ASSET_FAMILY = {"xero/contacts": "money", "xero/invoices": "money", "xero/bills": "money",
+                "connectwise/invoice_payments": "money", "xero/staff": "staff", "xero/timesheets": "time"}
+
+
+def family_of(job_name: str, asset_keys: list[str]) -> str:
+    """The family of a failed run: its job's, or for a materialization launched from the UI, its assets'."""
+    if job_name in JOB_FAMILY:
+        return JOB_FAMILY[job_name]
+    families = sorted({ASSET_FAMILY.get(k, "reference") for k in asset_keys})
+    return "+".join(families) if families else "force-sync"
+
+
+def send_run_failure(store: Store, mailer: SmtpResource, run_id: str, partition: str | None, family: str,
                      error: str) -> bool:
     if not partition:
         return False
@@ -49,7 +61,6 @@ def send_run_failure(store: Store, mailer: SmtpResource, run_id: str, partition:
     recipients = store.recipients(tenant)
     if not recipients or not store.claim_alert(tenant, "run_failure", run_id, recipients):
         return False
-    family = JOB_FAMILY.get(job_name, "force-sync")
     mailer.send(emails.run_failure(tenant, location, family, error, f"{mailer.dagster_url}/runs/{run_id}"),
                 recipients)
     return True
@@ -60,11 +71,16 @@ def send_run_failure(store: Store, mailer: SmtpResource, run_id: str, partition:
 def run_failure_alerts(context: RunFailureSensorContext, store: StoreResource, mailer: SmtpResource) -> None:
     run = context.dagster_run
     error = context.failure_event.message or "the run failed"
-    for event in context.get_step_failure_events():
+    failed_steps = context.get_step_failure_events()
+    for event in failed_steps:
         if event.event_specific_data and event.event_specific_data.error:
             error = event.event_specific_data.error.message.strip()
             break
-    send_run_failure(store.get(), mailer, run.run_id, run.tags.get("dagster/partition"), run.job_name, error)
+    # a UI materialization has no family job: its assets (or the failed steps, named after them) tell
+    keys = [k.to_user_string() for k in (run.asset_selection or [])] or [
+        str(e.step_key).replace("__", "/") for e in failed_steps if e.step_key]
+    send_run_failure(store.get(), mailer, run.run_id, run.tags.get("dagster/partition"),
+                     family_of(run.job_name, keys), error)
 
 
 def send_error_summaries(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:

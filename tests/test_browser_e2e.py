@@ -7,10 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,20 +16,13 @@ from dagster import DagsterInstance
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from cz_dagster.partitions import tenant_location
+from tests.processes import ROOT, dagster_processes
 from tests.test_invoices_e2e import assert_exactly_once, cw_export
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RUNS = "query { runsOrError { ... on Runs { results { runId status assetSelection { path } } } } }"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def materialize_with_clicks(page, base: str, asset: str, partition: str) -> None:  # noqa: ANN001
@@ -77,40 +66,15 @@ def test_materialize_invoices_from_the_ui(demo_env, tmp_path):
     with DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(tenant_location.name, ["demo__adelaide", "demo__melbourne"])
     env = {**os.environ, **demo_env.store_env.env, "DAGSTER_HOME": str(home)}
-    port = _port()
-    procs = [subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w",
-                               "workspace.yaml"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True),
-             subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
-    base = f"http://127.0.0.1:{port}"
     expected = cw_export(demo_env.sandbox, "adelaide")
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the webserver did not start"
-            time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            materialize_with_clicks(page, base, "xero/contacts", "demo__adelaide")
-            assert wait_for_run(base, ["xero", "contacts"])["status"] == "SUCCESS"
-            materialize_with_clicks(page, base, "xero/invoices", "demo__adelaide")
-            assert wait_for_run(base, ["xero", "invoices"])["status"] == "SUCCESS"
-            page.goto(f"{base}/assets/xero/invoices?view=partitions", wait_until="networkidle")
-            page.get_by_text("demo__adelaide").first.wait_for()
-            browser.close()
-        assert_exactly_once(demo_env.sandbox, "adelaide", expected)
-    finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+    with dagster_processes(env) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        materialize_with_clicks(page, base, "xero/contacts", "demo__adelaide")
+        assert wait_for_run(base, ["xero", "contacts"])["status"] == "SUCCESS"
+        materialize_with_clicks(page, base, "xero/invoices", "demo__adelaide")
+        assert wait_for_run(base, ["xero", "invoices"])["status"] == "SUCCESS"
+        page.goto(f"{base}/assets/xero/invoices?view=partitions", wait_until="networkidle")
+        page.get_by_text("demo__adelaide").first.wait_for()
+        browser.close()
+    assert_exactly_once(demo_env.sandbox, "adelaide", expected)

@@ -4,10 +4,6 @@ launched through the GraphQL mutation the UI sends (`cz sync now`), queued, run,
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,17 +16,10 @@ from sqlalchemy.engine import make_url
 from cz_dagster.cli import main
 from cz_dagster.partitions import tenant_location
 from tests.pg import new_database_url
+from tests.processes import ROOT, dagster_processes
 from tests.test_invoices_e2e import assert_exactly_once, cw_export
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 RUNS = ("query { runsOrError { ... on Runs { results { runId status startTime endTime tags { key value } } } } }")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -56,23 +45,7 @@ def test_force_sync_through_webserver_and_daemon(demo_env, dagster_home):
     finally:
         for key in pg_env:
             os.environ.pop(key, None)
-    port = _port()
-    procs = [subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w",
-                               "workspace.yaml"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True),
-             subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the webserver did not start"
-            time.sleep(0.5)
+    with dagster_processes(env) as base:
         expected = cw_export(demo_env.sandbox, "adelaide")
         # two force-syncs of the same partition at once: the second queues behind the first (one run per
         # tenant-location), they never overlap, and the invoices still land exactly once
@@ -99,11 +72,3 @@ def test_force_sync_through_webserver_and_daemon(demo_env, dagster_home):
         r = CliRunner().invoke(main, ["sync", "now", "--tenant", "demo", "--family", "payroll", "--url", base],
                                env={**demo_env.store_env.env})
         assert r.exit_code == 2 and "unknown family" in r.output
-    finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)

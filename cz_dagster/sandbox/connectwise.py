@@ -6,8 +6,11 @@ in memory and rebuilt by ``POST /_sandbox/reset``. The pieces:
 
 - cw_conditions.py  the ``conditions`` / ``orderBy`` / ``fields`` language
 - cw_seed.py        demo data from a seed, the accounting state (unposted -> batch -> posted) and the renderers
+- cw_more.py        the rest of the tenant, put together: cw_procurement (purchase orders, unposted procurement,
+                    purchase transactions), cw_time (members, work types, time entries and sheets), cw_finance
+                    (invoice payments, billing statuses, invoice PATCH/PUT, currencies), cw_catalog (catalogue)
 - this module       routing, Basic auth + clientId, paging with Link headers, the per-minute rate limit, the
-                    accounting endpoints (export, batches) and the /_sandbox/ admin routes
+                    accounting endpoints (export, batches: invoices and procurement) and the /_sandbox/ admin routes
 
 Behaviour chosen where the public record is silent (see connectwise-api.md) and documented here once:
 - a missing or unknown ``clientId`` header is a 401 ``{"code":"Unauthorized"}`` naming clientId (not a 400), so a
@@ -17,9 +20,10 @@ Behaviour chosen where the public record is silent (see connectwise-api.md) and 
 - conditions errors are 400 ``{"code":"InvalidObject","message":"conditions object is invalid","errors":[...]}``.
 
 Admin routes (never faulted, never rate-limited): ``GET /_sandbox/state``, ``POST /_sandbox/reset`` (optional
-``{"seed", "invoices_per_location", "anchor_date"}``), ``GET|POST|DELETE /_sandbox/faults``, ``GET|DELETE
-/_sandbox/calls``, ``GET|POST /_sandbox/config`` (``{"requests_per_minute"}``), ``POST /_sandbox/unpostedinvoices``
-and ``DELETE /_sandbox/companies/{id}``.
+``{"seed", "invoices_per_location", "procurement_per_location", "anchor_date"}``), ``GET|POST|DELETE
+/_sandbox/faults``, ``GET|DELETE /_sandbox/calls``, ``GET|POST /_sandbox/config`` (``{"requests_per_minute"}``),
+``POST /_sandbox/unpostedinvoices``, ``POST /_sandbox/unpostedprocurement``, ``POST /_sandbox/time/entries``,
+``POST /_sandbox/time/entries/{id}`` and ``DELETE /_sandbox/companies/{id}``.
 
 Handlers read the request body first, then do all their work synchronously under one lock, so concurrent requests
 and admin calls never see a half-applied batch.
@@ -55,8 +59,10 @@ from cz_dagster.sandbox.cw_conditions import (
     parse_datetime,
     project_fields,
 )
+from cz_dagster.sandbox.cw_more import ENTITY as EXTRA_ENTITY
 from cz_dagster.sandbox.cw_more import KNOWN as EXTRA_KNOWN
 from cz_dagster.sandbox.cw_more import CwError, Extras
+from cz_dagster.sandbox.cw_procurement import check_export_ids
 from cz_dagster.sandbox.cw_seed import (
     API_MEMBER,
     Batch,
@@ -115,11 +121,12 @@ KNOWN_FIELDS: dict[str, set[str]] = {
 KNOWN_FIELDS.update({name: _known(spec) for name, spec in EXTRA_KNOWN.items()})
 
 
-def _attach_extras(world: World, seed: int) -> Extras:
-    """Members, time, payments, catalogue (cw_more) on top of the accounting world; invoices show payments."""
-    extras = Extras(world, seed)
+def _attach_extras(world: World, config: ConnectWiseSandboxConfig) -> Extras:
+    """Procurement, members and time, payments, catalogue (cw_more) on top of the accounting world; invoices are
+    rendered with their payments, balance and billing status."""
+    extras = Extras(world, config.seed, config.procurement_per_location)
     base = world.render_invoice
-    world.render_invoice = lambda inv: extras.render_invoice(base(inv))  # type: ignore[method-assign]
+    world.render_invoice = lambda inv: extras.render_invoice(inv, base(inv))  # type: ignore[method-assign]
     return extras
 
 
@@ -153,6 +160,9 @@ class ConnectWiseSandboxConfig:
     # One adelaide invoice with no GL entries (a missing GL mapping): ConnectWise lists it as unposted but its
     # export cannot include it. Off in the demo, so "every unposted invoice reaches Xero" holds there.
     stuck_invoice: bool = False
+    # Purchase orders per location slug (about 80% received and closed, so unposted procurement); see cw_procurement.
+    procurement_per_location: dict[str, int] = field(
+        default_factory=lambda: dict(demo.DEFAULT_PROCUREMENT_PER_LOCATION))
 
 
 class ApiError(Exception):
@@ -364,14 +374,14 @@ class ConnectWiseSimulator:
         self.calls: list[dict[str, Any]] = []
         self.world: World = build_world(config.seed, config.invoices_per_location, config.anchor_date,
                                         config.stuck_invoice)
-        self.extras = _attach_extras(self.world, config.seed)
+        self.extras = _attach_extras(self.world, config)
 
     def reset(self) -> None:
         world = build_world(self.config.seed, self.config.invoices_per_location, self.config.anchor_date,
                             self.config.stuck_invoice)
+        extras = _attach_extras(world, self.config)
         with self.lock:
-            self.world = world
-            self.extras = _attach_extras(world, self.config.seed)
+            self.world, self.extras = world, extras
             self.calls.clear()
         self.faults.clear()
         self.limiter.reset()
@@ -476,19 +486,17 @@ class ConnectWiseSimulator:
                                                    one(w.batches, w.render_batch)),
         }
         try:
-            if method in ("POST", "PATCH", "PUT", "DELETE"):
-                written = self.extras.write(method, parts, json.loads(body) if body.strip() else None)
-                if written is not None:
-                    return written[0], written[1], {}
-            if method == "GET" and len(parts) == 4 and parts[:2] == ["finance", "invoices"] and parts[3] == "payments":
-                return self._list(request, q, "payments", self.extras.payments_of(parts[2]))
+            answer = self.extras.route(method, parts, _json_body(body) if method in ("POST", "PUT", "PATCH") else None)
         except CwError as exc:
             raise ApiError(exc.status, exc.body) from None
-        except ValueError:
-            raise ApiError(400, {"code": "InvalidObject", "message": "The request body is not valid JSON"}) from None
-        for prefix, (resource, items) in self.extras.collections().items():
-            by_id = {str(it["id"]): it for it in items}
-            collections[prefix] = (resource, lambda items=items: items, by_id.get)
+        if answer is not None:
+            kind, first, second = answer
+            if kind == "list":
+                return self._list(request, q, first, second)
+            if kind == "count":
+                return 200, {"count": len(self._filter(q, first, second))}, {}
+            return first, second, {}
+        collections.update(self.extras.collections())
         if tuple(parts) == ("system", "info"):
             self._allow(method, "GET")
             return 200, self._info(), {}
@@ -500,8 +508,7 @@ class ConnectWiseSimulator:
         if (len(parts) == 5 and tuple(parts[:3]) == ("finance", "accounting", "batches")
                 and parts[4] == "export"):
             self._allow(method, "POST")
-            batch = self._batch(parts[3])
-            return 200, w.export([w.invoices[i] for i in batch.invoice_ids if i in w.invoices]), {}
+            return 200, self._batch_export(self._batch(parts[3])), {}
         for prefix, (resource, render, lookup) in collections.items():
             n = len(prefix)
             if tuple(parts[:n]) != prefix:
@@ -581,16 +588,15 @@ class ConnectWiseSimulator:
     # ------------------------------------------------------------ accounting
 
     def _export(self, req: dict[str, Any]) -> dict[str, Any]:
-        """POST finance/accounting/export: GLExport of every matching unposted invoice, in one answer; no state
-        changes (the Accounting Interface's Export screen)."""
+        """POST finance/accounting/export: GLExport of every matching unposted invoice (exportInvoicesFlag) and
+        unposted procurement (exportProductsFlag), in one answer; no state changes (the Accounting Interface's
+        Export screen). The two are independent: each flag alone exports only its kind."""
         resource = "exportAccountingBatchRequest"
         _check_flags(req, resource)
         identifier = req.get("batchIdentifier")
         if identifier is not None and len(str(identifier)) > 50:
             raise invalid(resource, [verror("InvalidField", "batchIdentifier must be 50 characters or fewer.",
                                             resource, "batchIdentifier")])
-        if not req.get("exportInvoicesFlag"):
-            return self._with_products(req, self.world.export([]), resource)
         location = _opt_int(req, "locationId", resource)
         thru = req.get("thruDate")
         thru_dt = parse_datetime(str(thru)) if thru else None
@@ -598,22 +604,40 @@ class ConnectWiseSimulator:
             raise invalid(resource, [verror("InvalidField", "thruDate is not a valid date.", resource, "thruDate")])
         included = set(_int_list(req, "includedInvoiceIds", resource))
         excluded = set(_int_list(req, "excludedInvoiceIds", resource))
-        chosen = [inv for inv in sorted(self.world.unposted(), key=lambda i: i.id)
-                  if (location is None or inv.location_id == location)
-                  and (thru_dt is None or inv.date <= thru_dt)
-                  and (not included or inv.id in included) and inv.id not in excluded]
-        return self._with_products(req, self.world.export(chosen), resource)
-
-    def _with_products(self, req: dict[str, Any], out: dict[str, Any], resource: str) -> dict[str, Any]:
-        """exportProductsFlag: unposted procurement as purchase transactions, with their vendors (cw_more)."""
+        try:
+            products_in = check_export_ids(req, "includedProductIds")
+            products_out = check_export_ids(req, "excludedProductIds")
+        except CwError as exc:
+            raise ApiError(exc.status, exc.body) from None
+        chosen = []
+        if req.get("exportInvoicesFlag"):
+            chosen = [inv for inv in sorted(self.world.unposted(), key=lambda i: i.id)
+                      if (location is None or inv.location_id == location)
+                      and (thru_dt is None or inv.date <= thru_dt)
+                      and (not included or inv.id in included) and inv.id not in excluded]
+        out = self.world.export(chosen)
         if req.get("exportProductsFlag"):
-            out["purchaseTransactions"], out["vendors"] = self.extras.export_products(
-                _opt_int(req, "locationId", resource))
+            proc = self.extras.procurement
+            records = [r for r in proc.select(location, products_in, products_out)
+                       if thru_dt is None or r.closed_at <= thru_dt]
+            out["purchaseTransactions"], out["vendors"] = proc.export(records)
+        return out
+
+    def _batch_export(self, batch: Batch) -> dict[str, Any]:
+        """A batch's GLExport: its invoices' transactions and its procurement's purchase transactions."""
+        w = self.world
+        out = w.export([w.invoices[i] for i in batch.invoice_ids if i in w.invoices])
+        proc = self.extras.procurement
+        if batch.procurement_ids:
+            out["purchaseTransactions"], out["vendors"] = proc.export(
+                [proc.records[r] for r in batch.procurement_ids if r in proc.records])
         return out
 
     def _create_batch(self, req: dict[str, Any]) -> dict[str, Any]:
-        """POST finance/accounting/batches: post whole invoices by their GL entry ids; 201 GLExport of the batch."""
+        """POST finance/accounting/batches: post whole invoices and whole procurement records by their GL entry ids;
+        201 GLExport of the batch. Invoice entries need exportInvoicesFlag, procurement entries exportProductsFlag."""
         w = self.world
+        proc = self.extras.procurement
         errors = []
         ids_raw = req.get("processedRecordIds")
         if not isinstance(ids_raw, list) or not ids_raw:
@@ -638,11 +662,30 @@ class ConnectWiseSimulator:
                                                       f"value {raw!r}.", BATCH_RESOURCE, "processedRecordIds")])
             ids.append(raw)
         wanted = set(ids)
-        bad = sorted(e for e in wanted if e not in w.entries or w.invoices[w.entries[e]].batch_id is not None)
+
+        def unposted_entry(e: int) -> bool:
+            if e in w.entries:
+                return w.invoices[w.entries[e]].batch_id is None
+            rec = proc.owner(e)
+            return rec is not None and rec.batch_id is None
+
+        bad = sorted(e for e in wanted if not unposted_entry(e))
         if bad:
             raise invalid(BATCH_RESOURCE, [verror("InvalidField", f"GL entry {e} is not an unposted GL entry.",
                                                   BATCH_RESOURCE, "processedRecordIds") for e in bad])
-        invoice_ids = sorted({w.entries[e] for e in wanted})
+        invoice_ids = sorted({w.entries[e] for e in wanted if e in w.entries})
+        record_ids = sorted({proc.entries[e] for e in wanted if e not in w.entries})
+        wrong_kind = []
+        if invoice_ids and not req.get("exportInvoicesFlag"):
+            wrong_kind.append(verror("InvalidField", f"GL entries of invoices ({len(invoice_ids)} invoice(s)) can "
+                                     "only be batched with exportInvoicesFlag true.", BATCH_RESOURCE,
+                                     "exportInvoicesFlag"))
+        if record_ids and not req.get("exportProductsFlag"):
+            wrong_kind.append(verror("InvalidField", f"GL entries of procurement ({len(record_ids)} record(s)) can "
+                                     "only be batched with exportProductsFlag true.", BATCH_RESOURCE,
+                                     "exportProductsFlag"))
+        if wrong_kind:
+            raise invalid(BATCH_RESOURCE, wrong_kind)
         partial = []
         for inv_id in invoice_ids:
             inv = w.invoices[inv_id]
@@ -650,6 +693,15 @@ class ConnectWiseSimulator:
             if missing:
                 partial.append(verror(
                     "InvalidField", f"Invoice {inv.number} (id {inv.id}) can only be batched whole: "
+                    f"processedRecordIds lacks its GL entries {', '.join(map(str, missing))}.",
+                    BATCH_RESOURCE, "processedRecordIds"))
+        for rec_id in record_ids:
+            rec = proc.records[rec_id]
+            po = proc.pos[rec.po_id]
+            missing = [e for e in rec.gl_entry_ids(po) if e not in wanted]
+            if missing:
+                partial.append(verror(
+                    "InvalidField", f"Procurement {po.number} (id {rec.id}) can only be batched whole: "
                     f"processedRecordIds lacks its GL entries {', '.join(map(str, missing))}.",
                     BATCH_RESOURCE, "processedRecordIds"))
         if partial:
@@ -665,14 +717,15 @@ class ConnectWiseSimulator:
         batch = Batch(id=w.next_batch_id, identifier=identifier, export_invoices=bool(req.get("exportInvoicesFlag")),
                       export_expenses=bool(req.get("exportExpensesFlag")),
                       export_products=bool(req.get("exportProductsFlag")), processed_ids=sorted(wanted),
-                      invoice_ids=invoice_ids, created_at=now, updated_at=now)
+                      invoice_ids=invoice_ids, created_at=now, updated_at=now, procurement_ids=record_ids)
         w.next_batch_id += 1
         w.batches[batch.id] = batch
         for inv_id in invoice_ids:
             inv = w.invoices[inv_id]
             inv.batch_id = batch.id
             inv.updated_at, inv.updated_by = now, API_MEMBER
-        return w.export([w.invoices[i] for i in invoice_ids])
+        proc.post(record_ids, batch.id, now)
+        return self._batch_export(batch)
 
     def _batch(self, raw_id: str) -> Batch:
         batch = self.world.batches.get(int(raw_id)) if raw_id.isdigit() else None
@@ -681,7 +734,7 @@ class ConnectWiseSimulator:
         return batch
 
     def _delete_batch(self, raw_id: str) -> None:
-        """DELETE finance/accounting/batches/{id}: the batch goes, its invoices return to unposted."""
+        """DELETE finance/accounting/batches/{id}: the batch goes, its invoices and procurement return to unposted."""
         batch = self._batch(raw_id)
         now = _now()
         for inv_id in batch.invoice_ids:
@@ -689,6 +742,7 @@ class ConnectWiseSimulator:
             if inv is not None and inv.batch_id == batch.id:
                 inv.batch_id = None
                 inv.updated_at, inv.updated_by = now, API_MEMBER
+        self.extras.procurement.unpost(batch.id, now)
         del self.world.batches[batch.id]
 
     # ------------------------------------------------------------ /_sandbox/ admin
@@ -720,6 +774,9 @@ class ConnectWiseSimulator:
                 self.config.seed = int(body["seed"])
             if "invoices_per_location" in body:
                 self.config.invoices_per_location = {k: int(v) for k, v in body["invoices_per_location"].items()}
+            if "procurement_per_location" in body:
+                self.config.procurement_per_location = {k: int(v)
+                                                        for k, v in body["procurement_per_location"].items()}
             if "anchor_date" in body:
                 self.config.anchor_date = date.fromisoformat(body["anchor_date"]) if body["anchor_date"] else None
             self.reset()
@@ -728,7 +785,10 @@ class ConnectWiseSimulator:
         with self.lock:
             counts = {loc["slug"]: sum(1 for i in self.world.invoices.values() if i.location_id == lid)
                       for lid, loc in self.world.locations.items()}
-        return _json(200, {"reset": True, "seed": self.config.seed, "invoices_per_location": counts})
+            procurement = {loc["slug"]: sum(1 for p in self.extras.procurement.pos.values() if p.location_id == lid)
+                           for lid, loc in self.world.locations.items()}
+        return _json(200, {"reset": True, "seed": self.config.seed, "invoices_per_location": counts,
+                           "procurement_per_location": procurement})
 
     async def admin_faults(self, request: Request) -> Response:
         if request.method == "GET":
@@ -808,13 +868,35 @@ class ConnectWiseSimulator:
                              with_gl=bool(body.get("withGlEntries", True)),
                              due_days=int(body["dueDays"]) if body.get("dueDays") is not None else None)
 
-    async def admin_time_entry(self, request: Request) -> Response:
+    async def _admin_write(self, request: Request, what: str, status: int,
+                           act: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+        """Run an admin write under the lock; a bad spec is a plain 400 {"error"} (admin routes are not the API)."""
         try:
             body = _parse_body(await request.body())
             with self.lock:
-                return _json(201, self.extras.admin_time_entry(body))
-        except (TypeError, ValueError, KeyError) as exc:
-            return _json(400, {"error": f"bad time entry spec: {exc}"})
+                return _json(status, act(body))
+        except ApiError as exc:
+            return _json(exc.status, exc.body)
+        except CwError as exc:
+            return _json(exc.status, exc.body)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            return _json(400, {"error": f"bad {what} spec: {exc}"})
+
+    async def admin_time_entry(self, request: Request) -> Response:
+        """POST /_sandbox/time/entries {memberId, date, hours, workTypeId?, status?, locationId?, notes?,
+        startHour? (local)}: 201 TimeEntry."""
+        return await self._admin_write(request, "time entry", 201, lambda b: self.extras.time.admin_add(b))
+
+    async def admin_update_time_entry(self, request: Request) -> Response:
+        """POST /_sandbox/time/entries/{id} {status?, hours?, notes?}: 200 TimeEntry (its sheet follows)."""
+        raw = request.path_params["id"]
+        return await self._admin_write(request, "time entry", 200, lambda b: self.extras.time.admin_update(raw, b))
+
+    async def admin_add_procurement(self, request: Request) -> Response:
+        """POST /_sandbox/unpostedprocurement {locationId, vendorId, poNumber?, vendorInvoiceNumber?, freightCost?,
+        withGlEntries?, lines: [{description, quantity, unitCost, accountNumber, taxCodeXref | taxCode, taxRate?,
+        product?}]}: a received, closed PO; 201 UnpostedProcurement plus its glEntryIds."""
+        return await self._admin_write(request, "procurement", 201, lambda b: self.extras.procurement.admin_add(b))
 
     async def admin_delete_company(self, request: Request) -> Response:
         raw = request.path_params["id"]
@@ -827,7 +909,19 @@ class ConnectWiseSimulator:
 
 def _entity_name(resource: str) -> str:
     return {"locations": "Location", "companies": "Company", "taxcodes": "TaxCode",
-            "unpostedinvoices": "UnpostedInvoice", "invoices": "Invoice", "batches": "GLExport"}[resource]
+            "unpostedinvoices": "UnpostedInvoice", "invoices": "Invoice", "batches": "GLExport",
+            **EXTRA_ENTITY}.get(resource, resource)
+
+
+def _json_body(raw: bytes) -> Any:
+    """A write's body: any JSON value (PATCH sends an array), or None when empty."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, {"code": "InvalidObject", "message": f"The request body is not valid JSON: {exc}",
+                             "errors": []}) from exc
 
 
 def _parse_body(raw: bytes) -> dict[str, Any]:
@@ -886,6 +980,8 @@ def create_connectwise_app(config: ConnectWiseSandboxConfig | None = None) -> Co
         Route("/_sandbox/unpostedinvoices", sim.admin_add_invoice, methods=["POST"]),
         Route("/_sandbox/companies/{id}", sim.admin_delete_company, methods=["DELETE"]),
         Route("/_sandbox/time/entries", sim.admin_time_entry, methods=["POST"]),
+        Route("/_sandbox/time/entries/{id}", sim.admin_update_time_entry, methods=["POST"]),
+        Route("/_sandbox/unpostedprocurement", sim.admin_add_procurement, methods=["POST"]),
     ]
     app = _CallLog(Starlette(routes=routes), sim)
     wrapped = ConnectWiseFaultMiddleware(app, sim)

@@ -161,6 +161,7 @@ class Batch:
     created_at: datetime
     updated_at: datetime
     by: str = API_MEMBER
+    procurement_ids: list[int] = field(default_factory=list)  # unposted procurement records (cw_procurement)
 
 
 @dataclass

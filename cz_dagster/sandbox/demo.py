@@ -311,3 +311,54 @@ XERO_LEAVE_APPLICATIONS = {
                   ("jack.martin@demomsp.com.au", "Annual Leave", "2027-01-05", "2027-01-09", "Summer holiday",
                    38.0)],
 }
+
+# ---- ConnectWise procurement, time and catalogue (the CW simulator's cw_procurement / cw_time / cw_catalog)
+
+DEFAULT_PROCUREMENT_PER_LOCATION = {"adelaide": 32, "melbourne": 28}
+# Purchase-side Xero tax type of each CW tax code (CW_TAX_CODES' xref is the sales side): purchase transactions
+# in the GL export carry these as taxCodeXref.
+CW_PURCHASE_TAX_XREFS = {"GST": "INPUT", "GST-FREE": "EXEMPTEXPENSES", "EXPORT": "EXEMPTEXPENSES"}
+# What the demo MSP buys: description, product identifier, GL expense/COGS account (= Xero code), unit cost,
+# CW tax code identifier. "310" Cost of Goods Sold for resold goods, "429" General Expenses for its own use.
+CW_PROCUREMENT_LINES = [
+    ("Dell Latitude 5450 laptop", "DELL-LAT5450", "310", 1450.00, "GST"),
+    ("Microsoft 365 Business Premium, per seat (annual)", "M365-BP", "310", 26.40, "GST"),
+    ("Network switch 24-port PoE", "SW-24POE", "310", 560.00, "GST"),
+    ("Firewall subscription (wholesale)", "FW-SUB", "310", 410.00, "GST"),
+    ("Dell 27in monitor P2725H", "DELL-P2725H", "310", 329.00, "GST"),
+    ("APC Smart-UPS 1500VA", "APC-SMT1500", "310", 899.00, "GST"),
+    ("Backup software licence, per seat (annual)", "BDR-SEAT", "310", 12.50, "GST"),
+    ("Cat6 patch leads (pack of 20)", "CAT6-20PK", "429", 64.50, "GST"),
+    ("Overseas SaaS tooling subscription", "SAAS-INTL", "429", 199.00, "GST-FREE"),
+    ("Domain name renewal (.com.au)", "DOMAIN-AU", "429", 24.95, "GST-FREE"),
+]
+# ConnectWise time work types; accrualType marks leave.
+CW_WORK_TYPES = [
+    {"id": 1, "name": "Regular", "billTime": "Billable", "rateType": "AdjAmount", "rate": 0.0,
+     "utilizationFlag": True},
+    {"id": 2, "name": "Overtime", "billTime": "Billable", "rateType": "Multiplier", "rate": 1.5,
+     "utilizationFlag": True},
+    {"id": 3, "name": "After Hours", "billTime": "Billable", "rateType": "Multiplier", "rate": 2.0,
+     "utilizationFlag": True},
+    {"id": 4, "name": "Travel", "billTime": "NoCharge", "rateType": "AdjAmount", "rate": 0.0, "utilizationFlag": False},
+    {"id": 5, "name": "Annual Leave", "billTime": "DoNotBill", "rateType": "AdjAmount", "rate": 0.0,
+     "utilizationFlag": False, "accrualType": "Vacation"},
+    {"id": 6, "name": "Sick Leave", "billTime": "DoNotBill", "rateType": "AdjAmount", "rate": 0.0,
+     "utilizationFlag": False, "accrualType": "Sick"},
+]
+# Catalogue items that exist in ConnectWise before any sync, beside the first four XERO_ITEMS codes (which the
+# simulator seeds with stale descriptions and prices, so a catalogue sync updates them).
+CW_CATALOG_ITEMS = [
+    {"identifier": "ONSITE-HR", "description": "Onsite support (hours)", "price": 165.0, "cost": 0.0,
+     "type": "Service"},
+    {"identifier": "REMOTE-HR", "description": "Remote support (hours)", "price": 145.0, "cost": 0.0,
+     "type": "Service"},
+    {"identifier": "DELL-P2725H", "description": "Dell 27in monitor P2725H", "price": 429.0, "cost": 329.0,
+     "type": "Non-Inventory"},
+    {"identifier": "APC-SMT1500", "description": "APC Smart-UPS 1500VA", "price": 1149.0, "cost": 899.0,
+     "type": "Non-Inventory"},
+    {"identifier": "CAT6-20PK", "description": "Cat6 patch leads (pack of 20)", "price": 95.0, "cost": 64.5,
+     "type": "Non-Inventory"},
+    {"identifier": "LEGACY-AV", "description": "Legacy antivirus seat (discontinued)", "price": 4.5, "cost": 2.1,
+     "type": "Non-Inventory", "inactiveFlag": True},
+]

@@ -1,0 +1,241 @@
+"""Invoice payments, billing statuses, invoice status changes (PATCH / PUT) and currencies.
+
+The simulated billing-status set (``GET finance/billingStatuses``; ids as a typical tenant has them):
+1 New (default), 2 Sent (sentFlag), 13 Closed (closedFlag; what every closed, exported invoice starts as),
+14 Paid (closedFlag), 15 Partially Paid, 16 Void (inactive). ConnectWise does not move an invoice's status
+when a payment is applied or removed: the integration sets it (PATCH ``status``), so here too.
+
+Status can be changed by ``PATCH|PUT finance/invoices/{id}`` or ``PATCH|PUT finance/closedInvoices/{id}``
+(ClosedInvoice {id, status, internalNotes}); either way only status, customerPO and internalNotes change.
+
+InvoicePayment amounts (the public record names the fields, not their meaning): ``invoiceTotal`` is the invoice's
+total, ``invoiceBalance`` its balance now, ``balance`` the invoice's balance just after this payment was applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cz_dagster.sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now, patch_ops
+from cz_dagster.sandbox.cw_conditions import parse_datetime
+from cz_dagster.sandbox.cw_seed import Invoice, World, fmt, money
+
+BILLING_STATUSES = [
+    {"id": 1, "name": "New", "sortOrder": 1, "defaultFlag": True, "closedFlag": False, "inactiveFlag": False,
+     "sentFlag": False},
+    {"id": 2, "name": "Sent", "sortOrder": 2, "defaultFlag": False, "closedFlag": False, "inactiveFlag": False,
+     "sentFlag": True},
+    {"id": 13, "name": "Closed", "sortOrder": 3, "defaultFlag": False, "closedFlag": True, "inactiveFlag": False,
+     "sentFlag": True},
+    {"id": 14, "name": "Paid", "sortOrder": 4, "defaultFlag": False, "closedFlag": True, "inactiveFlag": False,
+     "sentFlag": True},
+    {"id": 15, "name": "Partially Paid", "sortOrder": 5, "defaultFlag": False, "closedFlag": False,
+     "inactiveFlag": False, "sentFlag": True},
+    {"id": 16, "name": "Void", "sortOrder": 6, "defaultFlag": False, "closedFlag": True, "inactiveFlag": True,
+     "sentFlag": False},
+]
+CURRENCIES = [
+    {"id": 1, "currencyIdentifier": "AUD", "name": "Australian Dollar", "symbol": "$",
+     "currencyCode": {"id": 1, "name": "AUD"}},
+    {"id": 2, "currencyIdentifier": "NZD", "name": "New Zealand Dollar", "symbol": "$",
+     "currencyCode": {"id": 2, "name": "NZD"}},
+    {"id": 3, "currencyIdentifier": "USD", "name": "US Dollar", "symbol": "US$",
+     "currencyCode": {"id": 3, "name": "USD"}},
+]
+FIRST_PAYMENT_ID = 70001
+PAYMENT = "invoicePayment"
+PATCHABLE = {"status", "customerPO", "internalNotes"}
+
+KNOWN = {
+    "billingstatuses": "id name sortOrder defaultFlag closedFlag inactiveFlag sentFlag",
+    "payments": "id type source amount paymentDate invoice/* appliedBy balance invoiceBalance invoiceTotal "
+                "paymentSyncStatus",
+    "currencies": "id currencyIdentifier name symbol currencyCode/* displayIdFlag displaySymbolFlag "
+                  "numberOfDecimals",
+}
+
+
+@dataclass
+class Payment:
+    id: int
+    invoice_id: int
+    amount: Decimal
+    date: datetime
+    balance_after: Decimal
+    entered_at: datetime
+
+
+@dataclass
+class Finance:
+    world: World
+    payments: dict[int, Payment] = field(default_factory=dict)
+    status: dict[int, int] = field(default_factory=dict)  # invoice id -> billing status id (else Closed, 13)
+    extra: dict[int, dict[str, Any]] = field(default_factory=dict)  # invoice id -> customerPO / internalNotes
+    next_payment_id: int = FIRST_PAYMENT_ID
+
+    def paid(self, invoice_id: int) -> Decimal:
+        return sum((p.amount for p in self.payments.values() if p.invoice_id == invoice_id), Decimal(0))
+
+    def balance(self, inv: Invoice) -> Decimal:
+        return Decimal(str(inv.total)) - self.paid(inv.id)
+
+    def decorate(self, inv: Invoice, base: dict[str, Any]) -> dict[str, Any]:
+        """The accounting world's rendered invoice with this module's payments, balance and status."""
+        out = dict(base)
+        out["payments"] = money(self.paid(inv.id))
+        out["balance"] = money(self.balance(inv))
+        if inv.id in self.status:
+            st = next(s for s in BILLING_STATUSES if s["id"] == self.status[inv.id])
+            out["status"] = {"id": st["id"], "name": st["name"], "isClosed": st["closedFlag"]}
+        out.update(self.extra.get(inv.id, {}))
+        return out
+
+    def _invoice(self, raw: str) -> Invoice:
+        inv = self.world.invoices.get(int(raw)) if raw.isdigit() else None
+        if inv is None:
+            raise not_found("Invoice", raw)
+        return inv
+
+    def _touch(self, inv: Invoice, stamp: datetime) -> None:
+        inv.updated_at, inv.updated_by = stamp, API_MEMBER
+
+    # ------------------------------------------------------------ payments
+
+    def render_payment(self, p: Payment) -> dict[str, Any]:
+        inv = self.world.invoices.get(p.invoice_id)
+        return {"id": p.id, "type": "Payment", "source": "Default", "amount": money(p.amount),
+                "paymentDate": fmt(p.date), "invoice": {"id": p.invoice_id, "identifier": inv.number if inv else None},
+                "appliedBy": API_MEMBER, "balance": money(p.balance_after),
+                "invoiceBalance": money(self.balance(inv)) if inv else 0.0,
+                "invoiceTotal": inv.total if inv else 0.0, "paymentSyncStatus": "Applied",
+                "_info": info(p.entered_at, API_MEMBER)}
+
+    def payments_of(self, raw: str) -> list[dict[str, Any]]:
+        inv = self._invoice(raw)
+        return [self.render_payment(p) for p in self.payments.values() if p.invoice_id == inv.id]
+
+    def payment(self, raw_invoice: str, raw_id: str) -> dict[str, Any]:
+        inv = self._invoice(raw_invoice)
+        p = self.payments.get(int(raw_id)) if raw_id.isdigit() else None
+        if p is None or p.invoice_id != inv.id:
+            raise not_found("InvoicePayment", raw_id)
+        return self.render_payment(p)
+
+    def add_payment(self, raw: str, body: Any) -> dict[str, Any]:
+        inv = self._invoice(raw)
+        if not isinstance(body, dict):
+            raise CwError(400, {"code": "InvalidObject", "message": "The request body must be an InvoicePayment "
+                                "object.", "errors": []})
+        raw_amount = body.get("amount")
+        if raw_amount is None:
+            raise invalid(PAYMENT, "The amount field is required.", "MissingRequiredField", "amount")
+        try:
+            if isinstance(raw_amount, bool):
+                raise InvalidOperation
+            amount = Decimal(str(raw_amount))
+        except InvalidOperation:
+            raise invalid(PAYMENT, "amount must be a number.", fld="amount") from None
+        if not amount.is_finite() or amount <= 0:
+            raise invalid(PAYMENT, "Payment amount must be greater than zero.", fld="amount")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise invalid(PAYMENT, "Payment amount may have at most two decimal places.", fld="amount")
+        balance = self.balance(inv)
+        if amount > balance:
+            raise invalid(PAYMENT, f"Payment amount exceeds invoice balance ({money(balance):.2f}).",
+                          fld="amount")
+        stamp = now()
+        when = stamp
+        if body.get("paymentDate"):
+            when = parse_datetime(str(body["paymentDate"]))  # type: ignore[assignment]
+            if when is None:
+                raise invalid(PAYMENT, "paymentDate is not a valid date.", fld="paymentDate")
+        p = Payment(id=self.next_payment_id, invoice_id=inv.id, amount=amount, date=when,
+                    balance_after=balance - amount, entered_at=stamp)
+        self.next_payment_id += 1
+        self.payments[p.id] = p
+        self._touch(inv, stamp)
+        return self.render_payment(p)
+
+    def delete_payment(self, raw_invoice: str, raw_id: str) -> None:
+        self.payment(raw_invoice, raw_id)
+        p = self.payments.pop(int(raw_id))
+        self._touch(self.world.invoices[p.invoice_id], now())
+
+    # ------------------------------------------------------------ status
+
+    def _status_id(self, value: Any) -> int:
+        if isinstance(value, dict):
+            if value.get("id") is not None:
+                found = next((s for s in BILLING_STATUSES if s["id"] == value["id"]), None)
+            else:
+                found = next((s for s in BILLING_STATUSES
+                              if s["name"].casefold() == str(value.get("name", "")).casefold()), None)
+            if found is not None:
+                return int(found["id"])
+        raise invalid("invoice", f"status {value!r} is not a billing status (see finance/billingStatuses).",
+                      fld="status")
+
+    def patch_invoice(self, raw: str, body: Any) -> Invoice:
+        inv = self._invoice(raw)
+        ops = patch_ops(body, "invoice")
+        changes: dict[str, Any] = {}
+        for op, path, value in ops:
+            if path not in PATCHABLE:
+                raise invalid("invoice", f"{path} cannot be changed on a closed invoice (the simulator patches "
+                              f"{', '.join(sorted(PATCHABLE))}).", fld=path)
+            if path == "status":
+                if op == "remove":
+                    raise invalid("invoice", "status is required.", "MissingRequiredField", "status")
+                changes["status"] = self._status_id(value)
+            else:
+                changes[path] = None if op == "remove" else str(value)
+        self._apply(inv, changes)
+        return inv
+
+    def put_invoice(self, raw: str, body: Any) -> Invoice:
+        """PUT: a whole Invoice; only status, customerPO and internalNotes take effect on a closed invoice."""
+        inv = self._invoice(raw)
+        if not isinstance(body, dict):
+            raise CwError(400, {"code": "InvalidObject", "message": "The request body must be an Invoice object.",
+                                "errors": []})
+        for required in ("type", "company"):
+            if not body.get(required):
+                raise invalid("invoice", f"The {required} field is required.", "MissingRequiredField", required)
+        changes: dict[str, Any] = {"customerPO": body.get("customerPO"), "internalNotes": body.get("internalNotes")}
+        if body.get("status"):
+            changes["status"] = self._status_id(body["status"])
+        self._apply(inv, changes)
+        return inv
+
+    def closed_invoice(self, raw: str) -> dict[str, Any]:
+        """GET finance/closedInvoices/{id}: the ClosedInvoice view {id, status, internalNotes, _info}."""
+        inv = self._invoice(raw)
+        full = self.world.render_invoice(inv)
+        return {k: full[k] for k in ("id", "status", "internalNotes", "_info") if k in full}
+
+    def put_closed_invoice(self, raw: str, body: Any) -> Invoice:
+        inv = self._invoice(raw)
+        if not isinstance(body, dict) or not body.get("status"):
+            raise invalid("closedInvoice", "The status field is required.", "MissingRequiredField", "status")
+        self._apply(inv, {"status": self._status_id(body["status"]), "internalNotes": body.get("internalNotes")})
+        return inv
+
+    def _apply(self, inv: Invoice, changes: dict[str, Any]) -> None:
+        if "status" in changes:
+            self.status[inv.id] = changes.pop("status")
+        extra = self.extra.setdefault(inv.id, {})
+        for key, value in changes.items():
+            if value is None:
+                extra.pop(key, None)
+            else:
+                extra[key] = value
+        self._touch(inv, now())
+
+    def state(self) -> dict[str, Any]:
+        return {"payments": [self.render_payment(p) for p in sorted(self.payments.values(), key=lambda p: p.id)]}
+
+
+__all__ = ["BILLING_STATUSES", "CURRENCIES", "KNOWN", "Finance"]

@@ -89,7 +89,7 @@ def test_timesheets_match_approved_hours_and_update_the_draft(demo_env):
     approved = Counter()
     for e in entries:
         if e["status"] in DEFAULT_PAYROLL_STATUSES and str(e["member"]["id"]) in members:
-            approved[(mapping[str(e["member"]["id"])], entry_day(e))] += entry_hours(e)
+            approved[(mapping[str(e["member"]["id"])], entry_day(e, "Australia/Adelaide"))] += entry_hours(e)
     in_xero = Counter()
     from datetime import timedelta
 

@@ -96,3 +96,16 @@ def test_unit_prices_beyond_four_decimals_keep_the_line_total():
                             "description": "Licences\x07\t"}], price_keys=("itemPrice",), what="invoice")
     assert (folded["Quantity"], folded["UnitAmount"], folded["LineAmount"]) == (1.0, 123.46, 123.46)
     assert folded["Description"] == "Licences (1000 x 0.123456)"
+
+
+def test_time_entry_day_is_local_and_bill_due_date_from_terms():
+    from cz_dagster.sync.bills import due_date
+    from cz_dagster.sync.timesheets import entry_day
+
+    monday_morning = {"timeStart": "2026-11-22T22:30:00Z"}  # 09:00 Monday 23 November in Adelaide
+    assert entry_day(monday_morning).isoformat() == "2026-11-22"
+    assert entry_day(monday_morning, "Australia/Adelaide").isoformat() == "2026-11-23"
+    assert due_date({"dueDays": 30}, "2026-11-02T00:00:00Z") == "2026-12-02"
+    assert due_date({"dueDate": "2026-11-20T00:00:00Z", "dueDays": 30}, "2026-11-02") == "2026-11-20"
+    with pytest.raises(RecordError, match="dueDays 'soon'"):
+        due_date({"dueDays": "soon"}, "2026-11-02")

@@ -6,6 +6,8 @@ is what lets a re-run or a crashed run find a bill instead of creating it twice.
 
 from __future__ import annotations
 
+from datetime import date as date_type
+from datetime import timedelta
 from typing import Any
 
 from cz_dagster.sync.hashing import stable_hash
@@ -41,6 +43,18 @@ def source_bills(export: dict[str, Any]) -> list[SourceDoc]:
     return out
 
 
+def due_date(txn: dict[str, Any], bill_date: Any) -> str:
+    """ConnectWise's purchase transactions carry billing terms as ``dueDays``, not a due date."""
+    if txn.get("dueDate"):
+        return iso_date(txn["dueDate"], "due date")
+    start = date_type.fromisoformat(iso_date(bill_date, "supplier invoice date"))
+    try:
+        days = int(txn.get("dueDays") or 0)
+    except (TypeError, ValueError):
+        raise RecordError(f"dueDays {txn.get('dueDays')!r} is not a whole number of days") from None
+    return (start + timedelta(days=days)).isoformat()
+
+
 def to_xero_bill(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHORISED") -> dict[str, Any]:
     txn = doc.raw
     if doc.errors:
@@ -65,7 +79,7 @@ def to_xero_bill(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHO
         "Reference": doc.reference,
         "Contact": {"ContactID": contact_id},
         "Date": iso_date(date, "supplier invoice date"),
-        "DueDate": iso_date(txn.get("dueDate") or date, "due date"),
+        "DueDate": due_date(txn, date),
         "LineAmountTypes": "Exclusive",
         "Status": status,
         "LineItems": lines,

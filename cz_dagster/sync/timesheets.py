@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -65,8 +66,13 @@ def _add_months(d: date, months: int) -> date:
     return date(year, month, min(d.day, last))
 
 
-def entry_day(entry: dict[str, Any]) -> date:
-    return datetime.fromisoformat(str(entry["timeStart"]).replace("Z", "+00:00")).date()
+def entry_day(entry: dict[str, Any], timezone: str = "UTC") -> date:
+    """The day the work was done, where it was done: ConnectWise gives UTC, and 08:30 in Adelaide is the
+    previous day in UTC."""
+    start = datetime.fromisoformat(str(entry["timeStart"]).replace("Z", "+00:00"))
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=ZoneInfo("UTC"))
+    return start.astimezone(ZoneInfo(timezone)).date()
 
 
 def entry_hours(entry: dict[str, Any]) -> float:

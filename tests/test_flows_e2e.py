@@ -202,3 +202,51 @@ def test_every_asset_materializes_for_a_demo_partition(demo_env):
     assert len({e.asset_key for e in result.get_asset_materialization_events()}) == len(keys)
     assert metadata(result, "xero/invoices")["posted"] > 100 and metadata(result, "xero/bills")["posted"] > 0
     assert metadata(result, "xero/timesheets")["created"] > 0
+
+
+def test_bad_procurement_and_reference_fail_alone(demo_env):
+    """Pre-flight on bills and invoices against the mirrored reference data: an unknown supplier, a tax rate
+    Xero lacks, a currency the organisation has not enabled and a tracking option that does not exist each get
+    their own error; the rest posts."""
+    sandbox = demo_env.sandbox
+    loc = demo.LOCATIONS["adelaide"]["cw_location_id"]
+    tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
+    vendor = next(c for c in sandbox.cw_state()["companies"] if c.get("isVendorFlag"))
+    line = {"description": "Switch", "quantity": 1, "unitCost": 500, "accountNumber": "310", "taxCodeXref": "INPUT"}
+    sandbox.post("connectwise", "/_sandbox/unpostedprocurement", {
+        "locationId": loc, "vendorId": 999777, "vendorInvoiceNumber": "GHOST-1", "lines": [line]})
+    sandbox.post("connectwise", "/_sandbox/unpostedprocurement", {
+        "locationId": loc, "vendorId": vendor["id"], "vendorInvoiceNumber": "BADTAX-1",
+        "lines": [{**line, "taxCodeXref": "INPUTX"}]})
+    refs = ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"]
+    run_assets(demo_env.store_env, refs, ADL)
+    result = run_assets(demo_env.store_env, ["xero/bills"], ADL)
+    meta = metadata(result, "xero/bills")
+    errors = {r.label: r.last_error for r in Ledger(demo_env.store, "demo", "adelaide", "bills").in_state("error")}
+    assert "unknown supplier" in errors["GHOST-1"] and "tax rate INPUTX does not exist" in errors["BADTAX-1"]
+    suppliers = Ledger(demo_env.store, "demo", "adelaide", "suppliers").in_state("error")
+    assert len(suppliers) == 1 and "999777" in suppliers[0].last_error
+    assert meta["failed"] == 2 and meta["posted"] == meta["unposted_seen"] - 2
+    numbers = {b["InvoiceNumber"] for b in sandbox.org("adelaide")["bills"]}
+    assert "GHOST-1" not in numbers and "BADTAX-1" not in numbers and len(numbers) == meta["posted"]
+
+    # the location's tracking option mapped to one Xero lacks: every invoice says so and none is sent
+    Mappings(demo_env.store, "demo", "adelaide", "location_tracking_option").put("adelaide", "Location/Gawler",
+                                                                                 None, "manual")
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    inv = metadata(result, "xero/invoices")
+    assert inv["posted"] == 0 and inv["failed"] == inv["unposted_seen"] > 0
+    assert "tracking option 'Gawler' does not exist" in inv["errors"]
+    # mapped to the real option, and with a currency the organisation no longer has enabled
+    Mappings(demo_env.store, "demo", "adelaide", "location_tracking_option").put("adelaide", "Location/Adelaide",
+                                                                                 None, "manual")
+    sandbox.post("xero", "/_sandbox/currencies", {"tenant_id": tid, "Code": "AUD", "enabled": False})
+    run_assets(demo_env.store_env, ["xero/currencies"], ADL)
+    inv = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
+    assert inv["posted"] == 0 and "currency AUD is not enabled" in inv["errors"]
+    sandbox.post("xero", "/_sandbox/currencies", {"tenant_id": tid, "Code": "AUD", "enabled": True})
+    run_assets(demo_env.store_env, ["xero/currencies"], ADL)
+    inv = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
+    assert inv["failed"] == 0 and inv["posted"] > 100
+    posted = sandbox.org("adelaide")["invoices"]
+    assert all(line["Tracking"][0]["Option"] == "Adelaide" for i in posted for line in i["LineItems"])

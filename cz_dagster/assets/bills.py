@@ -1,12 +1,11 @@
 """``xero/bills``: a location's unposted ConnectWise procurement -> ACCPAY bills against the matching supplier
 contact (matched or created), exactly once, then marked posted in ConnectWise."""
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 
-from cz_dagster.assets.common import connectwise, md_table, skipped_result, sync_scope, writer_result
+from cz_dagster.assets.common import connectwise, md_table, skipped_result, sync_scope, writer_asset, writer_result
 from cz_dagster.assets.contacts import companies_on, ensure_contacts
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.bills import source_bills, to_xero_bill
 
@@ -20,14 +19,11 @@ BILL_KIND = DocKind(
 )
 
 
-@asset(
-    key=BILLS_KEY,
-    group_name="money",
-    partitions_def=tenant_location,
-    kinds={"connectwise", "xero"},
+@writer_asset(
+    BILLS_KEY,
+    group="money",
     deps=[AssetKey(["xero", m]) for m in PREFLIGHT_MIRRORS],
-    check_specs=[AssetCheckSpec("nothing_in_error", asset=BILLS_KEY,
-                                description="No procurement or supplier of this tenant-location sits in error")],
+    check="No procurement or supplier of this tenant-location sits in error",
     description="Unposted ConnectWise procurement of the location -> ACCPAY bills against the supplier contact "
                 "(Reference CW-PROC-<id> makes re-runs find a bill instead of duplicating it), then marked posted.",
 )

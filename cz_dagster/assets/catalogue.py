@@ -3,7 +3,7 @@ created or updated by item code (= catalogue identifier), idempotently."""
 
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 
 from cz_dagster.assets.common import (
     SyncScope,
@@ -11,9 +11,9 @@ from cz_dagster.assets.common import (
     md_table,
     skipped_result,
     sync_scope,
+    writer_asset,
     writer_result,
 )
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource
 from cz_dagster.resources.connectwise import ConnectWiseError
 from cz_dagster.store.ledger import Ledger
@@ -100,14 +100,11 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
     return {**counts, "moved": moved, "errors": errors}
 
 
-@asset(
-    key=CATALOGUE_KEY,
-    group_name="reference",
-    partitions_def=tenant_location,
-    kinds={"connectwise", "xero"},
+@writer_asset(
+    CATALOGUE_KEY,
+    group="reference",
     deps=[AssetKey(["xero", "items"])],
-    check_specs=[AssetCheckSpec("nothing_in_error", asset=CATALOGUE_KEY,
-                                description="No catalogue item of this tenant-location sits in error")],
+    check="No catalogue item of this tenant-location sits in error",
     description="The mirrored Xero items of the location's organisation -> ConnectWise product catalogue items, "
                 "created or updated by item code.",
 )

@@ -3,7 +3,7 @@ it is disabled, open the clients, and turn the outcome into metadata and an in-e
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,13 +11,16 @@ from typing import Any
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     Failure,
     MaterializeResult,
     MetadataValue,
+    asset,
 )
 
-from cz_dagster.partitions import split_key
+from cz_dagster.partitions import split_key, tenant_location
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError, ConnectWiseResource
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import TransientError
@@ -37,6 +40,11 @@ class SyncScope:
     disabled: bool = False
     skip_reason: str = ""
     _cw: ConnectWiseClient | None = None
+
+    @property
+    def org_label(self) -> str:
+        """The Xero organisation as run metadata names it."""
+        return self.location.xero_org_name or str(self.location.xero_tenant_id)
     _xero: XeroClient | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -95,6 +103,15 @@ def skipped_result(context: AssetExecutionContext, scope: SyncScope, surfaces: S
     check = in_error_check(scope.store, scope.tenant.slug, scope.location.slug, surfaces)
     return MaterializeResult(metadata={"skipped_reason": scope.skip_reason, "posted": 0, "failed": 0},
                              check_results=[check])
+
+
+def writer_asset(key: AssetKey, *, group: str, check: str, description: str,
+                 deps: Sequence[AssetKey] = ()) -> Callable:
+    """The decorator of every asset that writes to ConnectWise or Xero: partitioned by tenant-location, both
+    systems as kinds, and the ``nothing_in_error`` check that ``writer_result`` evaluates."""
+    return asset(key=key, group_name=group, partitions_def=tenant_location, kinds={"connectwise", "xero"},
+                 deps=list(deps), description=description,
+                 check_specs=[AssetCheckSpec("nothing_in_error", asset=key, description=check)])
 
 
 def writer_result(context: AssetExecutionContext, scope: SyncScope, errors: dict[Any, str],

@@ -4,7 +4,7 @@ or created there, so that ``xero/invoices`` never posts to a guessed customer.""
 
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 
 from cz_dagster.assets.common import (
     SyncScope,
@@ -12,10 +12,10 @@ from cz_dagster.assets.common import (
     md_table,
     skipped_result,
     sync_scope,
+    writer_asset,
     writer_result,
     xero,
 )
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
@@ -135,13 +135,10 @@ def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroR
     return ensure_contacts(scope, cw_res, xero_res, companies_on(export, "transactions", "company"), "contacts")
 
 
-@asset(
-    key=CONTACTS_KEY,
-    group_name="money",
-    partitions_def=tenant_location,
-    kinds={"connectwise", "xero"},
-    check_specs=[AssetCheckSpec("nothing_in_error", asset=CONTACTS_KEY,
-                                description="No company of this tenant-location sits in error")],
+@writer_asset(
+    CONTACTS_KEY,
+    group="money",
+    check="No company of this tenant-location sits in error",
     description="ConnectWise companies on unposted invoices, matched (contact number, account number, name) or "
                 "created as Xero contacts in the location's organisation.",
 )
@@ -153,7 +150,7 @@ def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_a
             return skipped_result(context, scope, ["contacts"])
         out = sync_contacts(scope, connectwise_api, xero_api)
         metadata = {
-            "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+            "xero_organisation": scope.org_label,
             "matched": out["matched"], "created": out["created"], "failed": out["failed"],
             "already_mapped": out["already_mapped"], **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["company", "contact", "how", "contact_id"]),

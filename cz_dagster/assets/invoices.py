@@ -1,12 +1,11 @@
 """``xero/invoices``: a location's unposted ConnectWise invoices -> ACCREC invoices in its Xero organisation,
 exactly once, then marked posted in ConnectWise with an accounting batch (see ``posting``)."""
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 
-from cz_dagster.assets.common import skipped_result, sync_scope, writer_result
+from cz_dagster.assets.common import skipped_result, sync_scope, writer_asset, writer_result
 from cz_dagster.assets.contacts import CONTACTS_KEY
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.invoices import source_invoices, to_xero_invoice
 
@@ -20,14 +19,11 @@ INVOICE_KIND = DocKind(
 )
 
 
-@asset(
-    key=INVOICES_KEY,
-    group_name="money",
-    partitions_def=tenant_location,
-    kinds={"connectwise", "xero"},
+@writer_asset(
+    INVOICES_KEY,
+    group="money",
     deps=[CONTACTS_KEY, *(AssetKey(["xero", m]) for m in PREFLIGHT_MIRRORS)],
-    check_specs=[AssetCheckSpec("nothing_in_error", asset=INVOICES_KEY,
-                                description="No invoice of this tenant-location sits in error")],
+    check="No invoice of this tenant-location sits in error",
     description="Unposted ConnectWise invoices of the location -> ACCREC invoices in its Xero organisation "
                 "(batches of 50, Idempotency-Key, per-element results in the ledger), then marked posted in "
                 "ConnectWise with an accounting batch.",

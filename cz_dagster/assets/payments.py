@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 
 from cz_dagster.assets.common import (
     SyncScope,
@@ -14,12 +14,12 @@ from cz_dagster.assets.common import (
     md_table,
     skipped_result,
     sync_scope,
+    writer_asset,
     writer_result,
     xero,
 )
 from cz_dagster.assets.invoices import INVOICES_KEY
 from cz_dagster.assets.posting import status_name
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
 from cz_dagster.store.ledger import Ledger
@@ -187,14 +187,11 @@ class PaymentSync:
         self.counts[key] += 1
 
 
-@asset(
-    key=PAYMENTS_KEY,
-    group_name="money",
-    partitions_def=tenant_location,
-    kinds={"connectwise", "xero"},
+@writer_asset(
+    PAYMENTS_KEY,
+    group="money",
     deps=[INVOICES_KEY],
-    check_specs=[AssetCheckSpec("nothing_in_error", asset=PAYMENTS_KEY,
-                                description="No payment of this tenant-location sits in error")],
+    check="No payment of this tenant-location sits in error",
     description="Xero payments (since the last cursor) on invoices this product posted -> ConnectWise invoice "
                 "payments; fully paid invoices closed, deleted payments reversed, the unappliable reported.",
 )
@@ -206,7 +203,7 @@ def invoice_payments(context: AssetExecutionContext, store: StoreResource, conne
             return skipped_result(context, scope, ["payments"])
         out = PaymentSync(scope, connectwise_api, xero_api, context.log).run()
         metadata = {
-            "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+            "xero_organisation": scope.org_label,
             **{k: out[k] for k in ("applied", "reversed", "closed", "reopened", "failed", "not_ours")},
             **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["invoice", "amount", "date", "how", "xero_payment",

@@ -301,7 +301,7 @@ def posting_metadata(scope: SyncScope, out: dict[str, Any], label: str) -> dict[
     from cz_dagster.assets.common import md_table
 
     return {
-        "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+        "xero_organisation": scope.org_label,
         "unposted_seen": out["unposted_seen"],
         **{k: out[k] for k in ("posted", "skipped", "failed", "recovered", "deferred", "marked_posted",
                                "failed_in_connectwise")},

@@ -107,7 +107,7 @@ def build_mirror_asset(spec: MirrorSpec) -> AssetsDefinition:
                     + [{"key": k, "name": (before.get(k) or {}).get(spec.label), "change": "removed"}
                        for k in changes.removed])
             return MaterializeResult(metadata={
-                "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+                "xero_organisation": scope.org_label,
                 "records": len(current), "added": len(changes.added), "changed": len(changes.changed),
                 "removed": len(changes.removed), **scope.recorder.summary(),
                 "changes": md_table(rows, ["key", "name", "change"]),

@@ -3,7 +3,7 @@ email, employee identifier, then name; by hand with `cz map member`); the unmatc
 
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from xero_python.api_client.serializer import serialize
 
 from cz_dagster.assets.common import (
@@ -12,10 +12,10 @@ from cz_dagster.assets.common import (
     md_table,
     skipped_result,
     sync_scope,
+    writer_asset,
     writer_result,
     xero,
 )
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.xero import XeroClient
 from cz_dagster.store.ledger import Ledger
@@ -72,13 +72,10 @@ def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroReso
     return {**counts, "rows": rows, "errors": errors, "members": len(members), "employees": len(employees)}
 
 
-@asset(
-    key=STAFF_KEY,
-    group_name="staff",
-    partitions_def=tenant_location,
-    kinds={"connectwise", "xero"},
-    check_specs=[AssetCheckSpec("nothing_in_error", asset=STAFF_KEY,
-                                description="Every active member of this location maps to a Xero employee")],
+@writer_asset(
+    STAFF_KEY,
+    group="staff",
+    check="Every active member of this location maps to a Xero employee",
     description="Active ConnectWise members of the location -> Xero Payroll AU employees (email, employee "
                 "identifier, then name; `cz map member` by hand); the unmatched are reported, never invented.",
 )
@@ -90,7 +87,7 @@ def staff(context: AssetExecutionContext, store: StoreResource, connectwise_api:
             return skipped_result(context, scope, ["staff"])
         out = sync_staff(scope, connectwise_api, xero_api)
         metadata = {
-            "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+            "xero_organisation": scope.org_label,
             **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
             "mapping": md_table(out["rows"], ["member", "employee", "how", "detail"]),
         }

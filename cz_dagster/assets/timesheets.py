@@ -5,7 +5,7 @@ rate mapping, else the employee's ordinary rate), tracked by location; re-runs u
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from xero_python.api_client.serializer import serialize
 
 from cz_dagster.assets.common import (
@@ -14,11 +14,11 @@ from cz_dagster.assets.common import (
     md_table,
     skipped_result,
     sync_scope,
+    writer_asset,
     writer_result,
     xero,
 )
 from cz_dagster.assets.staff import MEMBER_KIND, STAFF_KEY, fetch_employees
-from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.xero import XeroApiError, XeroClient
 from cz_dagster.store.ledger import Ledger
@@ -217,14 +217,11 @@ class TimesheetSync:
                            "hours": round(sum(sum(x["NumberOfUnits"]) for x in lines), 2), "how": how})
 
 
-@asset(
-    key=TIMESHEETS_KEY,
-    group_name="time",
-    partitions_def=tenant_location,
-    kinds={"connectwise", "xero"},
+@writer_asset(
+    TIMESHEETS_KEY,
+    group="time",
     deps=[STAFF_KEY, AssetKey(["xero", "earnings_rates"]), AssetKey(["xero", "payroll_calendars"])],
-    check_specs=[AssetCheckSpec("nothing_in_error", asset=TIMESHEETS_KEY,
-                                description="No timesheet or time entry of this tenant-location sits in error")],
+    check="No timesheet or time entry of this tenant-location sits in error",
     description="Approved ConnectWise time entries -> one DRAFT Xero Payroll AU timesheet per employee per pay "
                 "period (hours per day per earnings rate, tracked by location); re-runs update the same DRAFT.",
 )
@@ -236,7 +233,7 @@ def timesheets(context: AssetExecutionContext, store: StoreResource, connectwise
             return skipped_result(context, scope, ["timesheets"])
         out = TimesheetSync(scope, connectwise_api, xero_api, context.log).run()
         metadata = {
-            "xero_organisation": scope.location.xero_org_name or scope.location.xero_tenant_id,
+            "xero_organisation": scope.org_label,
             **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["employee", "period", "hours", "how"]),
         }

@@ -250,3 +250,27 @@ def test_bad_procurement_and_reference_fail_alone(demo_env):
     assert inv["failed"] == 0 and inv["posted"] > 100
     posted = sandbox.org("adelaide")["invoices"]
     assert all(line["Tracking"][0]["Option"] == "Adelaide" for i in posted for line in i["LineItems"])
+
+
+def test_payment_applied_once_when_connectwise_answer_is_lost(demo_env):
+    """ConnectWise applies the payment and the connection drops before the answer: the retry (and a re-run) must
+    find that payment instead of applying it a second time, since a POST of a payment is not idempotent."""
+    sandbox = demo_env.sandbox
+    run_assets(demo_env.store_env, MONEY, ADL)
+    tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
+    invoices = {i["InvoiceNumber"]: i for i in sandbox.org("adelaide")["invoices"]}
+    number = sorted(invoices)[1]
+    total = Decimal(str(invoices[number]["Total"]))
+    part = (total / 4).quantize(Decimal("0.01"))
+    sandbox.post("xero", "/_sandbox/payments", {"tenant_id": tid, "InvoiceNumber": number, "Amount": float(part)})
+    sandbox.fault("connectwise", path="*/finance/invoices/*/payments", method="POST", kind="drop", when="after",
+                  count=1)
+    meta = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
+                    "connectwise/invoice_payments")
+    again = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
+                     "connectwise/invoice_payments")
+    assert meta["applied"] + again["applied"] == 1 and meta["failed"] == again["failed"] == 0
+    cw_inv = next(i for i in sandbox.cw_state()["invoices"] if i["invoiceNumber"] == number)
+    payments = cw_get(sandbox, f"finance/invoices/{cw_inv['id']}/payments")
+    assert [Decimal(str(p["amount"])) for p in payments] == [part]
+    assert Decimal(str(cw_inv["balance"])) == total - part

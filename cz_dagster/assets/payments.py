@@ -128,8 +128,8 @@ class PaymentSync:
             self.ledger.mark_sending([key], f"payment-{p.payment_id}")
             body = {"type": "Payment", "amount": float(p.amount),
                     "paymentDate": f"{(p.date or datetime.now(UTC).date()).isoformat()}T00:00:00Z"}
-            existing = self.cw.request("POST", f"finance/invoices/{invoice_id}/payments", surface="payments",
-                                       json=body).json()
+            existing = self.cw.create(f"finance/invoices/{invoice_id}/payments", body, surface="payments",
+                                      find=lambda: self._find_existing(invoice_id, p))
         self.ledger.mark_done_many({key: str(existing["id"])})
         self.balances[str(invoice_id)] = self.balances.get(str(invoice_id), Decimal(0)) - p.amount
         self.counts["applied"] += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -157,6 +158,20 @@ class ConnectWiseClient:
         return self.request("PATCH", path, surface=surface, json=operations).json()
 
     # -- writes ----------------------------------------------------------------------------------------------
+    def create(self, path: str, body: Any, *, surface: str,
+               find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+        """A POST that is not idempotent (an invoice payment). After an ambiguous failure -- a dropped connection,
+        a timeout, a 5xx -- ConnectWise may have made the record, so before sending again ``find`` looks for it;
+        a blind retry would apply the same money twice."""
+        for attempt in self.retry.retrying(on_retry=lambda _e: self.recorder.retried("connectwise")):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    found = find()
+                    if found is not None:
+                        return found
+                return self._once("POST", path, surface=surface, params=None, json=body).json()
+        raise AssertionError("unreachable")
+
     def find_batch(self, identifier: str, *, surface: str) -> dict[str, Any] | None:
         found = self.get_all("finance/accounting/batches", surface=surface,
                              conditions=f'batchIdentifier="{identifier}"')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
@@ -274,3 +275,45 @@ def test_payment_applied_once_when_connectwise_answer_is_lost(demo_env):
     payments = cw_get(sandbox, f"finance/invoices/{cw_inv['id']}/payments")
     assert [Decimal(str(p["amount"])) for p in payments] == [part]
     assert Decimal(str(cw_inv["balance"])) == total - part
+
+
+def test_timesheet_period_errors_are_per_record(demo_env):
+    """Xero refusing a period ("Provided period doesn't correspond with a pay period", in the sandbox's own
+    validation shape) fails that employee's timesheet alone; entries before a calendar's first period are
+    reported with the reason and never sent; a re-run creates the refused one, once."""
+    from cz_dagster.sandbox.xero_payroll import PERIOD_MISMATCH, validation_exception
+
+    sandbox = demo_env.sandbox
+    run_assets(demo_env.store_env, ["xero/staff", *PAYROLL_REF], MEL)
+    org = sandbox.org("melbourne")
+    weekly = next(c for c in org["payroll_calendars"] if c["Name"] == "Weekly")
+    on_weekly = {e["EmployeeID"] for e in org["employees"] if e["PayrollCalendarID"] == weekly["PayrollCalendarID"]}
+    assert on_weekly, "the demo needs a melbourne employee on the weekly calendar"
+    later = date.today() - timedelta(days=6)
+    later -= timedelta(days=later.weekday())  # the Monday of last week: earlier entries have no open period
+    sandbox.post("xero", f"/_sandbox/payroll_calendars/{weekly['PayrollCalendarID']}",
+                 {"StartDate": later.isoformat()})
+    refused = validation_exception("Timesheets", [{"ValidationErrors": [{"Message": PERIOD_MISMATCH}]}])
+    sandbox.fault("xero", path="/payroll.xro/1.0/Timesheets", method="POST", status=400, body=refused, count=1)
+    result = run_assets(demo_env.store_env, ["xero/timesheets"], MEL)
+    meta = metadata(result, "xero/timesheets")
+    assert result.success and meta["failed"] == 1 and meta["created"] >= 1 and meta["entries_reported"] >= 1
+    errors = [r.last_error for r in Ledger(demo_env.store, "demo", "melbourne", "timesheets").in_state("error")]
+    mismatch = [e for e in errors if PERIOD_MISMATCH in e]
+    outside = [e for e in errors if "outside any open pay period" in e]
+    assert len(mismatch) == 1 and "Xero rejected it" in mismatch[0]
+    assert outside and all(f"before the first pay period of payroll calendar 'Weekly' (which starts {later})" in e
+                           for e in outside)
+    sent = sandbox.org("melbourne")["timesheets"]
+    assert all(_day_of(t["StartDate"]) >= later for t in sent if t["EmployeeID"] in on_weekly)
+    again = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
+    assert again["created"] == 1 and again["failed"] == 0
+    timesheets = sandbox.org("melbourne")["timesheets"]
+    keys = [(t["EmployeeID"], t["StartDate"]) for t in timesheets]
+    assert len(keys) == len(set(keys)) == meta["created"] + 1
+
+
+def _day_of(value: str) -> date:
+    from cz_dagster.assets.timesheets import _day
+
+    return _day(value)

@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -72,6 +72,7 @@ from cz_dagster.sandbox.xero_payments import (
 )
 from cz_dagster.sandbox.xero_payroll import (
     PayrollApi,
+    render_calendar,
     render_employee,
     render_leave_application,
     render_timesheet,
@@ -840,6 +841,7 @@ class XeroSimulator:
                 "items": [render_item(i) for i in org.items.values()],
                 "tracking_categories": [render_tracking_category(c) for c in org.tracking.values()],
                 "employees": [render_employee(e) for e in org.payroll.employees.values()],
+                "payroll_calendars": [render_calendar(c) for c in org.payroll.calendars.values()],
                 "timesheets": [render_timesheet(t) for t in org.payroll.timesheets.values()],
                 "leave_applications": [render_leave_application(a)
                                        for a in org.payroll.leave_applications.values()],
@@ -992,6 +994,23 @@ class XeroSimulator:
                 org.currencies.append({"Code": code, "Description": body.get("Description") or code})
             return _json(200, list(org.currencies))
 
+    async def admin_payroll_calendar(self, request: Request) -> Response:
+        """{StartDate: YYYY-MM-DD}: a payroll officer re-bases a payroll calendar (its first period moves)."""
+        body = await _json_body(request)
+        cid = request.path_params["calendar_id"]
+        try:
+            start = date.fromisoformat(str(body.get("StartDate")))
+        except ValueError:
+            return _json(400, {"error": "StartDate must be YYYY-MM-DD"})
+        with self.lock:
+            for org in self.orgs.values():
+                calendar = org.payroll.calendars.get(cid)
+                if calendar is not None:
+                    calendar["StartDate"] = start
+                    calendar["UpdatedDateUTC"] = self.clock.now()
+                    return _json(200, {"PayrollCalendarID": cid, "StartDate": start.isoformat()})
+        return _json(404, {"error": f"unknown PayrollCalendarID {cid}"})
+
     async def admin_timesheet_status(self, request: Request) -> Response:
         """{Status: APPROVED|PROCESSED|REJECTED|DRAFT}: a payroll officer acting on a timesheet in Xero."""
         body = await _json_body(request)
@@ -1047,6 +1066,7 @@ def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddlew
         Route("/_sandbox/items", sim.admin_items, methods=["POST"]),
         Route("/_sandbox/currencies", sim.admin_currencies, methods=["POST"]),
         Route("/_sandbox/timesheets/{timesheet_id}/status", sim.admin_timesheet_status, methods=["POST"]),
+        Route("/_sandbox/payroll_calendars/{calendar_id}", sim.admin_payroll_calendar, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     wrapped = XeroFaultMiddleware(app, sim.faults, _default_fault_response(config), sim.limiter)

@@ -18,7 +18,7 @@ HTML = "<script>alert('x')</script><b>bold</b>"
 
 # (invoice number, lines, company override, expected: "posted" or a fragment of the error)
 CORPUS = [
-    ("BAD-UNKNOWN-CO", [LINE], 987654, "unknown customer"),
+    ("BAD-UNKNOWN-CO", [LINE], 987654, "has no usable Xero contact: unknown company"),
     ("BAD-TAX", [{**LINE, "taxCodeXref": "GSTX"}], None, "tax rate GSTX does not exist"),
     ("BAD-ACCOUNT", [{**LINE, "accountNumber": "9999"}], None, "account code 9999 does not exist"),
     ("BAD-BANK-ACCOUNT", [{**LINE, "accountNumber": "090"}], None, "account 090 is a bank account"),

@@ -224,7 +224,8 @@ def test_bad_procurement_and_reference_fail_alone(demo_env):
     result = run_assets(demo_env.store_env, ["xero/bills"], ADL)
     meta = metadata(result, "xero/bills")
     errors = {r.label: r.last_error for r in Ledger(demo_env.store, "demo", "adelaide", "bills").in_state("error")}
-    assert "unknown supplier" in errors["GHOST-1"] and "tax rate INPUTX does not exist" in errors["BADTAX-1"]
+    assert "the supplier 'Unknown company 999777' has no usable Xero contact: unknown company" in errors["GHOST-1"]
+    assert "tax rate INPUTX does not exist" in errors["BADTAX-1"]
     suppliers = Ledger(demo_env.store, "demo", "adelaide", "suppliers").in_state("error")
     assert len(suppliers) == 1 and "999777" in suppliers[0].last_error
     assert meta["failed"] == 2 and meta["posted"] == meta["unposted_seen"] - 2
@@ -317,3 +318,51 @@ def _day_of(value: str) -> date:
     from cz_dagster.assets.timesheets import _day
 
     return _day(value)
+
+
+def test_preflight_archived_contact_tax_rate_and_tracking(demo_env):
+    """The pre-flight kinds the other end-to-end tests do not reach: a company whose Xero contact is archived, a
+    tax rate archived in Xero, a purchases-only tax rate on a sale, an archived tracking option. Each gets its own
+    error at its record; the rest of the batch posts."""
+    sandbox = demo_env.sandbox
+    loc = demo.LOCATIONS["adelaide"]["cw_location_id"]
+    tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
+    contacts = sandbox.org("adelaide")["contacts"]
+    known = {str(c.get(k) or "").casefold() for c in contacts for k in ("Name", "ContactNumber", "AccountNumber")}
+    customers = [c for c in sandbox.cw_state()["companies"] if not c.get("isVendorFlag")
+                 and c["name"].casefold() not in known and c["identifier"].casefold() not in known]
+    archived_co, ok_co = customers[0], customers[1]
+    sandbox.post("xero", "/_sandbox/contacts", {"tenant_id": tid, "Name": archived_co["name"],
+                                                 "ContactStatus": "ARCHIVED"})
+    sandbox.post("xero", f"/_sandbox/tax_rates/{tid}/BASEXCLUDED/status", {"Status": "ARCHIVED"})
+    line = {"description": "Remote support", "quantity": 1, "unitPrice": 100, "accountNumber": "200",
+            "taxCodeXref": "OUTPUT"}
+    cases = {"PF-ARCHIVED-CONTACT": (archived_co, [line]),
+             "PF-ARCHIVED-RATE": (ok_co, [{**line, "taxCodeXref": "BASEXCLUDED"}]),
+             "PF-PURCHASE-RATE": (ok_co, [{**line, "taxCodeXref": "INPUT"}]),
+             "PF-OK": (ok_co, [line])}
+    for number, (company, lines) in cases.items():
+        sandbox.post("connectwise", "/_sandbox/unpostedinvoices", {
+            "locationId": loc, "companyId": company["id"], "invoiceNumber": number, "lines": lines})
+    run_assets(demo_env.store_env, ["xero/tax_rates", "xero/accounts", "xero/currencies",
+                                    "xero/tracking_categories"], ADL)
+    meta = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
+    errors = {r.label: r.last_error for r in Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("error")}
+    assert f"the customer {archived_co['name']!r} has no usable Xero contact: the matching Xero contact" in errors[
+        "PF-ARCHIVED-CONTACT"] and "is archived; restore it in Xero" in errors["PF-ARCHIVED-CONTACT"]
+    assert "tax rate BASEXCLUDED (BAS Excluded) is archived" in errors["PF-ARCHIVED-RATE"]
+    assert "tax rate INPUT (GST on Expenses) cannot be used on sales" in errors["PF-PURCHASE-RATE"]
+    assert meta["failed"] == 3 and meta["posted"] == meta["unposted_seen"] - 3
+    numbers = {i["InvoiceNumber"] for i in sandbox.org("adelaide")["invoices"]}
+    assert "PF-OK" in numbers and not numbers & {"PF-ARCHIVED-CONTACT", "PF-ARCHIVED-RATE", "PF-PURCHASE-RATE"}
+
+    # an archived tracking option: mapped to Darwin, the next document says so and is not sent
+    Mappings(demo_env.store, "demo", "adelaide", "location_tracking_option").put("adelaide", "Location/Darwin",
+                                                                                 None, "manual")
+    sandbox.post("connectwise", "/_sandbox/unpostedinvoices", {
+        "locationId": loc, "companyId": ok_co["id"], "invoiceNumber": "PF-DARWIN", "lines": [line]})
+    meta = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
+    assert meta["posted"] == 0
+    assert "tracking option 'Darwin' is archived" in Ledger(demo_env.store, "demo", "adelaide", "invoices").rows(
+        [next(r.source_id for r in Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("error")
+              if r.label == "PF-DARWIN")])[0].last_error

@@ -46,6 +46,7 @@ class DocKind:
     unique_numbers: bool
     detail_key: str = "detail"  # where the export keeps a document's lines
     unposted_path: str | None = None  # listed unposted records, to find ones the export cannot include
+    contact_surface: str = "contacts"  # the ledger where a company's contact matching failures are kept
 
 
 PREFLIGHT_MIRRORS = ("tax_rates", "accounts", "currencies", "tracking_categories")
@@ -208,10 +209,19 @@ class PostingSync:
     # -- pre-flight, mark sending, PUT in batches of 50, each element's result -----------------------------
     def send(self, rows: list[LedgerRow]) -> None:
         ready: list[tuple[LedgerRow, dict[str, Any]]] = []
+        contact_problems = self.contact_problems()
         for row in rows:
             doc = self.by_key[row.key]
+            contact_id = self.contact_ids.get(str(doc.company_id))
+            if contact_id is None and str(doc.company_id) in contact_problems:
+                # the contact step already knows why (an archived contact, a rejected one): say that, not
+                # "unknown customer", so the fix is the one the finance lead can act on
+                role = "customer" if self.kind.unique_numbers else "supplier"
+                self.errors[row.key] = (f"{self.kind.label} {doc.number}: the {role} {doc.company_name!r} has no "
+                                        f"usable Xero contact: {contact_problems[str(doc.company_id)]}")
+                continue
             try:
-                xero_doc = self.kind.to_xero(doc, self.contact_ids.get(str(doc.company_id)))
+                xero_doc = self.kind.to_xero(doc, contact_id)
             except RecordError as exc:
                 self.errors[row.key] = f"{self.kind.label} {doc.number}: {exc}"
                 continue
@@ -226,6 +236,11 @@ class PostingSync:
             ready.append((row, xero_doc))
         for batch in chunked(ready, self.xero_res.batch_size):
             self.send_batch(batch)
+
+    def contact_problems(self) -> dict[str, str]:
+        """Companies whose contact matching or creation failed, with the reason, by ConnectWise company id."""
+        ledger = Ledger(self.scope.store, self.scope.tenant.slug, self.scope.location.slug, self.kind.contact_surface)
+        return {r.source_id: r.last_error or "" for r in ledger.in_state("error") if r.last_error}
 
     def send_batch(self, batch: list[tuple[LedgerRow, dict[str, Any]]]) -> None:
         keys = [row.key for row, _ in batch]

@@ -820,7 +820,9 @@ class ConnectWiseSimulator:
                            "company_id": self.config.company_id, "client_id": self.config.client_id})
 
     async def admin_add_invoice(self, request: Request) -> Response:
-        """Add one closed, unposted invoice; ``companyId`` may name no company (an "unknown customer")."""
+        """Add one closed, unposted invoice; ``companyId`` may name no company (an "unknown customer") or be
+        absent. For bad-input tests: ``currencyCode``, a ``total`` that disagrees with the lines, a negative
+        ``dueDays`` and ``allowDuplicateNumber`` (a number another invoice already has)."""
         try:
             body = _parse_body(await request.body())
             with self.lock:
@@ -836,9 +838,10 @@ class ConnectWiseSimulator:
         location_id = int(body["locationId"])
         if location_id not in w.locations:
             raise ValueError(f"locationId {location_id} is not one of {sorted(w.locations)}")
-        company_id = int(body["companyId"])
+        company_id = int(body["companyId"]) if body.get("companyId") is not None else None
         number = body.get("invoiceNumber")
-        if number is not None and any(i.number == str(number) for i in w.invoices.values()):
+        duplicate_ok = bool(body.get("allowDuplicateNumber"))
+        if number is not None and not duplicate_ok and any(i.number == str(number) for i in w.invoices.values()):
             raise ValueError(f"invoiceNumber {number} already exists")
         lines = []
         for spec in body.get("lines") or []:
@@ -866,7 +869,9 @@ class ConnectWiseSimulator:
                              closed_at=now, entered_by=API_MEMBER, description=body.get("description"),
                              number=str(number) if number is not None else None,
                              with_gl=bool(body.get("withGlEntries", True)),
-                             due_days=int(body["dueDays"]) if body.get("dueDays") is not None else None)
+                             due_days=int(body["dueDays"]) if body.get("dueDays") is not None else None,
+                             currency_code=str(body["currencyCode"]) if body.get("currencyCode") else None,
+                             reported_total=float(body["total"]) if body.get("total") is not None else None)
 
     async def _admin_write(self, request: Request, what: str, status: int,
                            act: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:

@@ -129,6 +129,13 @@ class Invoice:
     entered_by: str
     updated_by: str
     batch_id: int | None = None
+    currency_code: str | None = None  # None: the company's currency (AUD)
+    reported_total: float | None = None  # a total that disagrees with the lines (bad-input tests)
+
+    @property
+    def currency(self) -> dict[str, Any]:
+        code = self.currency_code
+        return dict(CURRENCY) if code is None else {**CURRENCY, "id": 99, "currencyCode": code, "name": code}
 
     @property
     def subtotal(self) -> float:
@@ -140,6 +147,8 @@ class Invoice:
 
     @property
     def total(self) -> float:
+        if self.reported_total is not None:
+            return self.reported_total
         return money(Decimal(str(self.subtotal)) + Decimal(str(self.tax)))
 
     @property
@@ -186,7 +195,9 @@ class World:
         loc = self.locations.get(location_id)
         return {"id": location_id, "name": loc["name"] if loc else f"Location {location_id}"}
 
-    def company_ref(self, company_id: int) -> dict[str, Any]:
+    def company_ref(self, company_id: int | None) -> dict[str, Any] | None:
+        if company_id is None:  # an invoice without a company (bad-input tests)
+            return None
         comp = self.companies.get(company_id)
         if comp is None:
             return {"id": company_id, "identifier": f"unknown-{company_id}", "name": f"Unknown company {company_id}"}
@@ -212,7 +223,8 @@ class World:
 
     def add_invoice(self, *, location_id: int, company_id: int, invoice_date: datetime, lines: list[dict[str, Any]],
                     closed_at: datetime, entered_by: str, description: str | None = None,
-                    number: str | None = None, with_gl: bool = True, due_days: int | None = None) -> Invoice:
+                    number: str | None = None, with_gl: bool = True, due_days: int | None = None,
+                    currency_code: str | None = None, reported_total: float | None = None) -> Invoice:
         """Close an invoice: it gets GL entries (one per line, plus AR) and shows up as unposted."""
         built: list[Line] = []
         for spec in lines:
@@ -238,7 +250,8 @@ class World:
                       date=invoice_date, due_days=due_days if due_days is not None else self.company_terms(company_id),
                       description=description or "", lines=built, ar_entry_id=ar_entry,
                       entered_at=closed_at - timedelta(hours=2, minutes=17), closed_at=closed_at,
-                      updated_at=closed_at, entered_by=entered_by, updated_by=entered_by)
+                      updated_at=closed_at, entered_by=entered_by, updated_by=entered_by,
+                      currency_code=currency_code, reported_total=reported_total)
         self.next_invoice_id += 1
         self.invoices[inv.id] = inv
         for entry in inv.gl_entry_ids:
@@ -265,7 +278,7 @@ class World:
             "billToSite": comp.get("site") if comp else None,
             "invoiceNumber": inv.number, "invoiceDate": fmt(inv.date), "invoiceType": "Standard",
             "description": inv.description or None, "billingTerms": terms, "dueDays": str(inv.due_days),
-            "dueDate": fmt(inv.date + timedelta(days=inv.due_days)), "currency": dict(CURRENCY),
+            "dueDate": fmt(inv.date + timedelta(days=inv.due_days)), "currency": inv.currency,
             "subTotal": inv.subtotal, "total": inv.total, "salesTaxAmount": inv.tax,
             "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
             "invoiceTaxableFlag": True, "itemTaxableFlag": any(line.tax_rate > 0 for line in inv.lines),
@@ -291,7 +304,7 @@ class World:
             "date": fmt(inv.date), "dueDate": fmt(inv.date + timedelta(days=inv.due_days)),
             "locationId": inv.location_id, "location": self.location_ref(inv.location_id),
             "taxableFlag": True, "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
-            "currency": dict(CURRENCY),
+            "currency": inv.currency,
             "serviceTotal": service, "productTotal": money(Decimal(str(inv.subtotal)) - Decimal(str(service))),
             "expenseTotal": 0.0, "subtotal": inv.subtotal, "salesTax": inv.tax, "total": inv.total,
             "payments": 0.0, "credits": 0.0, "balance": inv.total, "specialInvoiceFlag": False,
@@ -334,7 +347,7 @@ class World:
         for inv in invoices:
             if not inv.gl_entry_ids:
                 continue
-            if inv.company_id not in customers:
+            if inv.company_id is not None and inv.company_id not in customers:
                 customers[inv.company_id] = self._customer(inv.company_id)
             transactions.append(self._transaction(inv))
         return drop_nulls({"exportSettings": {}, "vendors": [], "customers": list(customers.values()),
@@ -368,7 +381,7 @@ class World:
             "site": comp.get("site") if comp else None, "shipToCompany": self.company_ref(inv.company_id),
             "billingTerms": terms, "billingTermsXref": str(inv.due_days),
             "dueDate": fmt(inv.date + timedelta(days=inv.due_days)), "dueDays": inv.due_days,
-            "currency": dict(CURRENCY), "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
+            "currency": inv.currency, "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
             "taxable": taxable > 0, "taxableTotal": taxable,
             "taxLevels": [{"taxLevel": 1, "taxCodeXref": xref, "taxableAmount": money(amounts[0]),
                            "taxAmount": money(amounts[1])} for xref, amounts in levels.items()],
@@ -390,7 +403,7 @@ class World:
             "taxLevels": [{"taxLevel": 1, "taxCodeXref": line.tax_xref, "taxAmount": line.tax,
                            "taxableAmount": line.total}],
             "product": {"id": _product_id(line.product), "identifier": line.product} if line.product else None,
-            "currency": dict(CURRENCY),
+            "currency": inv.currency,
         }
 
 

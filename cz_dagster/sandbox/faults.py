@@ -5,7 +5,8 @@ simulator sees the request (a status, a slow start, a dropped connection) or aft
 (a slow answer, a connection dropped once the write was made) -- the second kind is what makes crash and
 duplicate-write tests honest: the server did the work, the client never heard.
 
-Rules are added over HTTP with ``POST /_sandbox/faults`` and apply to the next ``count`` matching calls or
+Rules are added over HTTP with ``POST /_sandbox/faults`` (a ``status`` fault answers ``body`` as JSON, or ``raw``
+text as-is, for malformed answers) and apply to the next ``count`` matching calls or
 to a ``rate`` share of them (deterministic for a given ``seed``).
 """
 
@@ -41,6 +42,7 @@ class FaultRule:
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    raw: str | None = None  # a body sent as-is (not JSON-encoded): invalid JSON, HTML, truncated text
     delay: float = 0.0
     when: str = "before"
     count: int | None = 1
@@ -96,7 +98,8 @@ class FaultInjector:
         self._ids = itertools.count(1)
 
     def add(self, spec: dict[str, Any]) -> FaultRule:
-        allowed = {"path", "kind", "method", "status", "headers", "body", "delay", "when", "count", "rate", "seed"}
+        allowed = {"path", "kind", "method", "status", "headers", "body", "raw", "delay", "when", "count", "rate",
+                   "seed"}
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -186,7 +189,10 @@ class FaultMiddleware:
         headers = {**headers, **rule.headers}
         if rule.body is not None:
             body = rule.body
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if rule.raw is not None:
+            payload = rule.raw.encode()
+        else:
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         raw_headers = [(k.lower().encode(), str(v).encode()) for k, v in headers.items()]
         if not any(k == b"content-type" for k, _ in raw_headers):
             raw_headers.append((b"content-type", b"application/json"))

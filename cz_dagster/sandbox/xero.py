@@ -994,6 +994,26 @@ class XeroSimulator:
                 org.currencies.append({"Code": code, "Description": body.get("Description") or code})
             return _json(200, list(org.currencies))
 
+    async def admin_lock_dates(self, request: Request) -> Response:
+        """{tenant_id, PeriodLockDate?, EndOfYearLockDate?} (YYYY-MM-DD, or null to clear): an adviser locks
+        periods; invoices and bills dated on or before a lock date are then refused as Xero refuses them."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        if org is None:
+            return _json(400, {"error": "tenant_id of a sandbox organisation is required"})
+        changes: dict[str, date | None] = {}
+        for key, attr in (("PeriodLockDate", "period_lock_date"), ("EndOfYearLockDate", "end_of_year_lock_date")):
+            if key in body:
+                try:
+                    changes[attr] = date.fromisoformat(str(body[key])) if body[key] else None
+                except ValueError:
+                    return _json(400, {"error": f"{key} must be YYYY-MM-DD or null"})
+        with self.lock:
+            for attr, value in changes.items():
+                setattr(org, attr, value)
+            return _json(200, {"PeriodLockDate": str(org.period_lock_date or "") or None,
+                               "EndOfYearLockDate": str(org.end_of_year_lock_date or "") or None})
+
     async def admin_payroll_calendar(self, request: Request) -> Response:
         """{StartDate: YYYY-MM-DD}: a payroll officer re-bases a payroll calendar (its first period moves)."""
         body = await _json_body(request)
@@ -1065,6 +1085,7 @@ def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddlew
         Route("/_sandbox/overpayments", sim.admin_overpayments, methods=["POST"]),
         Route("/_sandbox/items", sim.admin_items, methods=["POST"]),
         Route("/_sandbox/currencies", sim.admin_currencies, methods=["POST"]),
+        Route("/_sandbox/lock_dates", sim.admin_lock_dates, methods=["POST"]),
         Route("/_sandbox/timesheets/{timesheet_id}/status", sim.admin_timesheet_status, methods=["POST"]),
         Route("/_sandbox/payroll_calendars/{calendar_id}", sim.admin_payroll_calendar, methods=["POST"]),
     ]

@@ -71,6 +71,9 @@ class Org:
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     overpayments: dict[str, dict[str, Any]] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Lock dates (Settings > Advanced > Lock dates): documents dated on or before them are refused.
+    period_lock_date: date | None = None
+    end_of_year_lock_date: date | None = None
     # Payroll AU state (a xero_payroll.Payroll); kept opaque here so this module does not import payroll.
     payroll: Any = None
 
@@ -420,6 +423,17 @@ _ALLOWED_TRANSITIONS = {
 }
 
 
+def locked_period_error(org: Org, day: Any, status: str) -> str | None:
+    """Xero's refusal of a document dated in a locked period (drafts have no accounting effect, so pass)."""
+    if not isinstance(day, date) or status == "DRAFT":
+        return None
+    for lock, what in ((org.end_of_year_lock_date, "end of year lock date"),
+                       (org.period_lock_date, "period lock date")):
+        if lock is not None and day <= lock:
+            return f"The document date cannot be before the {what}, currently set at {lock.strftime('%d-%b-%Y')}"
+    return None
+
+
 def save_invoice(org: Org, element: Any, create_only: bool, unitdp: int, clock: Clock) -> dict[str, Any]:
     """Validate and commit one invoice element; raises ElementError (with a candidate for the echo)."""
     if not isinstance(element, dict):
@@ -473,6 +487,9 @@ def save_invoice(org: Org, element: Any, create_only: bool, unitdp: int, clock: 
                 errors.append(str(exc))
     if doc["Date"] is None:
         doc["Date"] = datetime.now(UTC).date()
+    lock_error = locked_period_error(org, doc["Date"], doc["Status"])
+    if lock_error:
+        errors.append(lock_error)
     # Amount types and currency
     if element.get("LineAmountTypes") is not None:
         lat = LINE_AMOUNT_TYPES.get(str(element["LineAmountTypes"]).lower())
@@ -689,4 +706,6 @@ def render_organisation(org: Org) -> dict[str, Any]:
         "SalesTaxPeriod": "QUARTERLY1", "DefaultSalesTax": "Tax Exclusive", "DefaultPurchasesTax": "Tax Exclusive",
         "CreatedDateUTC": ms_date(SEED_TIME), "OrganisationEntityType": "COMPANY", "Timezone": "AUSEASTERNSTANDARDTIME",
         "ShortCode": "!" + org.tenant_id[:5], "Edition": "BUSINESS", "Class": "STANDARD",
+        **({"PeriodLockDate": ms_date(org.period_lock_date)} if org.period_lock_date else {}),
+        **({"EndOfYearLockDate": ms_date(org.end_of_year_lock_date)} if org.end_of_year_lock_date else {}),
     }

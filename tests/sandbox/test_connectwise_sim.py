@@ -577,3 +577,41 @@ def test_link_urls_keep_other_parameters(cw: httpx.Client) -> None:
     assert cw.get(nxt).json() == cw.get("finance/accounting/unpostedinvoices",
                                         params={"conditions": 'company/name like "*a*"', "pageSize": 10,
                                                 "orderBy": "id desc", "page": 2}).json()
+
+
+def test_raw_fault_body_is_sent_as_is(url: str, cw: httpx.Client) -> None:
+    """A ``raw`` body is sent unencoded (malformed-answer tests): invalid JSON with a JSON content type."""
+    add_fault(url, path=API_PREFIX + "/finance/accounting/export", status=200, raw='{"transactions": [{"id": 1,')
+    broken = cw.post("finance/accounting/export", json={"locationId": ADL, "exportInvoicesFlag": True})
+    assert broken.status_code == 200 and broken.text == '{"transactions": [{"id": 1,'
+    assert broken.headers["content-type"] == "application/json"
+    with pytest.raises(ValueError):
+        broken.json()
+    assert "transactions" in export(cw, locationId=ADL)  # count=1: spent
+
+
+def test_admin_invoice_bad_input_options(url: str, cw: httpx.Client) -> None:
+    """The admin route makes the records a bad-input corpus needs: another currency, a total disagreeing with
+    the lines, a due date before the invoice date, a number another invoice has, and no company at all."""
+    company = next(c for c in state(url)["companies"] if not c.get("isVendorFlag"))
+    line = {"description": "Support", "quantity": 1, "unitPrice": 100, "accountNumber": "200",
+            "taxCodeXref": "OUTPUT"}
+    spec = {"locationId": ADL, "companyId": company["id"], "lines": [line]}
+    made = httpx.post(url + "/_sandbox/unpostedinvoices", json={
+        **spec, "invoiceNumber": "ODD-1", "currencyCode": "XYZ", "total": 123.45, "dueDays": -10,
+        "invoiceDate": "2026-01-20T00:00:00Z"})
+    assert made.status_code == 201, made.text
+    again = httpx.post(url + "/_sandbox/unpostedinvoices", json={**spec, "invoiceNumber": "ODD-1"})
+    assert again.status_code == 400 and "already exists" in again.text
+    twin = httpx.post(url + "/_sandbox/unpostedinvoices", json={**spec, "invoiceNumber": "ODD-1",
+                                                                 "allowDuplicateNumber": True})
+    assert twin.status_code == 201 and twin.json()["id"] != made.json()["id"]
+    orphan = httpx.post(url + "/_sandbox/unpostedinvoices", json={"locationId": ADL, "invoiceNumber": "ODD-2",
+                                                                   "lines": [line]})
+    assert orphan.status_code == 201 and "company" not in orphan.json()
+    txns = {t["id"]: t for t in export(cw, locationId=ADL)["transactions"]}
+    odd = txns[made.json()["id"]]
+    assert odd["currency"]["currencyCode"] == "XYZ" and odd["total"] == 123.45
+    assert odd["dueDate"] < odd["documentDate"]
+    assert txns[twin.json()["id"]]["documentNumber"] == "ODD-1"
+    assert "company" not in txns[orphan.json()["id"]]

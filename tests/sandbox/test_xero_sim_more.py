@@ -448,3 +448,31 @@ def test_payroll_auth_and_limits_apply(http: httpx.Client, url: str) -> None:
     assert http.get("/payroll.xro/1.0/Employees", headers={"Xero-Tenant-Id": ADL}).status_code == 401
     r = papi(http, token, "GET", "/Employees")
     assert r.status_code == 200 and "X-MinLimit-Remaining" in r.headers
+
+
+def test_lock_dates_refuse_documents_in_locked_periods(http: httpx.Client) -> None:
+    """An adviser's lock dates: an invoice or bill dated on or before one is refused with Xero's message; a draft
+    passes; the organisation shows the dates; clearing them lets the same document in."""
+    token = base.authorize(http)
+    assert http.post("/_sandbox/lock_dates", json={"tenant_id": ADL, "PeriodLockDate": "2026-01-31"}
+                     ).json()["PeriodLockDate"] == "2026-01-31"
+    locked = inv("LOCK-1", Date="2026-01-31")
+    r = api(http, token, "PUT", "/Invoices", json={"Invoices": [locked, inv("LOCK-2", Date="2026-02-01"),
+                                                                inv("LOCK-3", Date="2026-01-15", Status="DRAFT")]},
+            params={"summarizeErrors": "false"})
+    results = r.json()["Invoices"]
+    assert [i["StatusAttributeString"] for i in results] == ["ERROR", "OK", "OK"]
+    assert results[0]["ValidationErrors"][0]["Message"] == (
+        "The document date cannot be before the period lock date, currently set at 31-Jan-2026")
+    org = api(http, token, "GET", "/Organisation").json()["Organisations"][0]
+    assert org["PeriodLockDate"].startswith("/Date(") and "EndOfYearLockDate" not in org
+    http.post("/_sandbox/lock_dates", json={"tenant_id": ADL, "EndOfYearLockDate": "2025-06-30"})
+    bill = inv(None, kind="ACCPAY", contact={"Name": "Dicker Data"}, Date="2025-06-30", Reference="B-1")
+    r = api(http, token, "PUT", "/Invoices", json={"Invoices": [bill]}, params={"summarizeErrors": "false"})
+    assert "end of year lock date, currently set at 30-Jun-2025" in r.json()["Invoices"][0]["ValidationErrors"][0][
+        "Message"]
+    http.post("/_sandbox/lock_dates", json={"tenant_id": ADL, "PeriodLockDate": None, "EndOfYearLockDate": None})
+    r = api(http, token, "PUT", "/Invoices", json={"Invoices": [locked]}, params={"summarizeErrors": "false"})
+    assert r.json()["Invoices"][0]["StatusAttributeString"] == "OK"
+    assert http.post("/_sandbox/lock_dates", json={"tenant_id": ADL, "PeriodLockDate": "31/01/2026"}
+                     ).status_code == 400

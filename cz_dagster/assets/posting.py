@@ -191,13 +191,27 @@ class PostingSync:
                 self.errors[row.key] = self._conflict(doc, existing)
         self.ledger.mark_done_many(done)
 
+    @staticmethod
+    def _other_source(doc: SourceDoc, existing: Any) -> str | None:
+        """The Reference of a Xero document another ConnectWise record made (the same number on two ConnectWise
+        invoices), else None: same customer and total are not enough to call it ours."""
+        ref = str(getattr(existing, "reference", "") or "")
+        prefix = doc.reference.rsplit("-", 1)[0] + "-"
+        return ref if ref.startswith(prefix) and ref != doc.reference else None
+
     def _same(self, doc: SourceDoc, existing: Any) -> bool:
         contact = str(getattr(existing.contact, "contact_id", "") or "")
         want = self.contact_ids.get(str(doc.company_id))
-        return (want is None or contact == want) and totals_match(doc, existing.total)
+        return (self._other_source(doc, existing) is None and (want is None or contact == want)
+                and totals_match(doc, existing.total))
 
     def _conflict(self, doc: SourceDoc, existing: Any) -> str:
         name = getattr(existing.contact, "name", None)
+        other = self._other_source(doc, existing)
+        if other is not None:
+            return (f"{self.kind.label} {doc.number}: the number is already used by another ConnectWise "
+                    f"{self.kind.label}, in Xero with Reference {other} (contact {name!r}, total {existing.total}); "
+                    "give one of them a new number in ConnectWise, then re-run")
         return (f"{self.kind.label} {doc.number} is already in Xero as a different document (contact {name!r}, "
                 f"total {existing.total}); void or renumber one of them, then re-run")
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import date as date_type
 from datetime import timedelta
+from decimal import ROUND_HALF_UP
 from typing import Any
 
 from cz_dagster.sync.hashing import stable_hash
-from cz_dagster.sync.invoices import RecordError, SourceDoc, iso_date, parse_gl_entry_ids, xero_lines
+from cz_dagster.sync.invoices import CENT, RecordError, SourceDoc, iso_date, money, parse_gl_entry_ids, xero_lines
 
 BILL_PRICE_KEYS = ("itemCost", "cost", "unitCost")
 
@@ -69,9 +70,12 @@ def to_xero_bill(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHO
     freight = txn.get("freightAmount")
     if freight not in (None, 0, 0.0, "0"):
         first = lines[0]
-        lines.append({"Description": "Freight", "Quantity": 1.0, "UnitAmount": float(freight),
-                      "AccountCode": first["AccountCode"], "TaxType": first["TaxType"],
-                      "LineAmount": float(freight)})
+        try:
+            amount = float(money(freight).quantize(CENT, rounding=ROUND_HALF_UP))
+        except RecordError as exc:
+            raise RecordError(f"freight: {exc}") from None
+        lines.append({"Description": "Freight", "Quantity": 1.0, "UnitAmount": amount,
+                      "AccountCode": first["AccountCode"], "TaxType": first["TaxType"], "LineAmount": amount})
     date = txn.get("vendorInvoiceDate") or txn.get("purchaseDate") or txn.get("documentDate")
     bill: dict[str, Any] = {
         "Type": "ACCPAY",

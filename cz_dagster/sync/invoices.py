@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -13,7 +13,10 @@ from cz_dagster.sync.hashing import stable_hash
 
 CENT = Decimal("0.01")
 UNIT = Decimal("0.0001")  # Xero keeps unit prices to 4 decimals when asked with unitdp=4
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+# control characters, zero-width and bidirectional overrides/isolates (text that displays other than it reads)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+EARLIEST = date(1900, 1, 1)
+YEARS_AHEAD = 10  # a document dated further ahead than this is a typo, not a plan
 
 
 def clean_text(value: Any) -> str:
@@ -107,6 +110,36 @@ def iso_date(value: Any, what: str) -> str:
         raise RecordError(f"{what} {value!r} is not a date") from exc
 
 
+def document_dates(raw_date: Any, raw_due: Any, what: str) -> tuple[str, str]:
+    """The document's date and due date, or RecordError when either is not a date, out of any plausible range
+    (a year 1899 or 9999 is a typo that Xero would file in a closed or far-future period), or due before issued."""
+    day, due = iso_date(raw_date, f"{what} date"), iso_date(raw_due, "due date")
+    latest = date.today() + timedelta(days=366 * YEARS_AHEAD)
+    for value, name in ((day, f"{what} date"), (due, "due date")):
+        if not EARLIEST.isoformat() <= value <= latest.isoformat():
+            raise RecordError(f"{name} {value} is out of range ({EARLIEST.isoformat()} to {latest.isoformat()}); "
+                              "fix the date in ConnectWise")
+    if due < day:
+        raise RecordError(f"due date {due} is before the {what} date {day}; fix the billing terms in ConnectWise")
+    return day, due
+
+
+def check_total(txn: dict[str, Any], lines: list[dict[str, Any]], what: str) -> None:
+    """The lines must add up to what ConnectWise says the document totals: a cent per line for rounding, no more.
+    Otherwise Xero would hold a different amount than ConnectWise, and the accounts would disagree unnoticed."""
+    if txn.get("total") is None:
+        return
+    try:
+        total = money(txn["total"]).quantize(CENT, rounding=ROUND_HALF_UP)
+        tax = money(txn.get("salesTax") or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    except RecordError as exc:
+        raise RecordError(f"the {what} total: {exc}") from None
+    net = sum((Decimal(str(line["LineAmount"])) for line in lines), Decimal(0))
+    if abs(net + tax - total) > CENT * len(lines):
+        raise RecordError(f"the lines add up to {net:.2f} plus tax {tax:.2f}, but ConnectWise says the {what} "
+                          f"totals {total:.2f}; correct the {what} in ConnectWise, then re-run")
+
+
 def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str = "AUTHORISED") -> dict[str, Any]:
     """The Xero invoice for one ConnectWise invoice, or RecordError naming what to fix (pre-flight)."""
     txn = inv.raw
@@ -116,6 +149,8 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
         raise RecordError("the invoice has no invoice number")
     if len(inv.number) > 255:
         raise RecordError("the invoice number is longer than Xero's 255 characters")
+    if inv.company_id is None:
+        raise RecordError("the invoice names no company in ConnectWise; set its company, then re-run")
     if contact_id is None:
         raise RecordError(
             f"unknown customer: ConnectWise company {inv.company_name!r} (id {inv.company_id}) has no Xero contact "
@@ -123,13 +158,15 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
     if not inv.gl_entry_ids:
         raise RecordError("ConnectWise exported no GL entries for this invoice, so it could not be marked posted")
     lines = xero_lines(txn.get("detail") or [], price_keys=("itemPrice",), what="invoice")
+    check_total(txn, lines, "invoice")
+    day, due = document_dates(txn.get("documentDate"), txn.get("dueDate") or txn.get("documentDate"), "invoice")
     doc: dict[str, Any] = {
         "Type": "ACCREC",
         "InvoiceNumber": inv.number,
         "Reference": inv.reference,
         "Contact": {"ContactID": contact_id},
-        "Date": iso_date(txn.get("documentDate"), "invoice date"),
-        "DueDate": iso_date(txn.get("dueDate") or txn.get("documentDate"), "due date"),
+        "Date": day,
+        "DueDate": due,
         "LineAmountTypes": "Exclusive",
         "Status": status,
         "LineItems": lines,
@@ -186,10 +223,14 @@ def expected_total(inv: SourceInvoice) -> Decimal | None:
 
 
 def totals_match(inv: SourceInvoice, xero_total: Any) -> bool:
-    want = expected_total(inv)
-    if want is None or xero_total is None:
-        return True
-    return abs(want - money(xero_total)) < Decimal("0.005")
+    """Never raises: an amount that is not a number (on either side) does not match."""
+    try:
+        want = expected_total(inv)
+        if want is None or xero_total is None:
+            return True
+        return abs(want - money(xero_total)) < Decimal("0.005")
+    except RecordError:
+        return False
 
 
 def batches_needed(n: int, size: int) -> int:

@@ -43,6 +43,9 @@ class PaymentSync:
         self.scope, self.cw_res, self.xero_res, self.log = scope, cw_res, xero_res, log
         t, loc = scope.tenant.slug, scope.location.slug
         self.ledger = Ledger(scope.store, t, loc, "payments", scope.run_id)
+        # invoices whose ConnectWise status must follow a payment; kept until settled, so a run killed between
+        # applying a payment and closing the invoice closes it on the next run
+        self.to_settle = Ledger(scope.store, t, loc, "payment_status", scope.run_id)
         self.invoices = Ledger(scope.store, t, loc, "invoices", scope.run_id)
         self.counts = {"applied": 0, "reversed": 0, "closed": 0, "reopened": 0, "failed": 0, "not_ours": 0}
         self.moved: list[dict[str, Any]] = []
@@ -84,7 +87,9 @@ class PaymentSync:
                    if not (a.kind == "reverse" and a.payment.payment_id in reversed_done)]
         self.ledger.record([(a.payment.payment_id, a.payment.version, a.payment.invoice_number)
                             for a in actions if a.kind != "ignore"])
-        touched: set[str] = set()
+        self.to_settle.record([(str(a.cw_invoice_id), f"{a.payment.payment_id}:{a.payment.version}",
+                                 a.payment.invoice_number) for a in actions if a.kind in ("apply", "reverse")])
+        touched: set[str] = {r.source_id for r in self.to_settle.in_state("pending")}
         need = sorted({int(a.cw_invoice_id) for a in actions if a.kind == "apply" and a.cw_invoice_id})
         self.balances = {str(i["id"]): Decimal(str(i.get("balance", 0)))
                          for i in self.cw.get_by_ids("finance/invoices", need, surface="payments")} if need else {}
@@ -101,12 +106,19 @@ class PaymentSync:
                     self.apply(action, key)
                 else:
                     self.reverse(action, key, applied[action.payment.payment_id])
-                touched.add(str(action.cw_invoice_id))
             except ConnectWiseError as exc:
                 self.errors[key] = f"payment {action.payment.amount} on invoice {action.payment.invoice_number}: {exc}"
         if touched:
-            for invoice in self.cw.get_by_ids("finance/invoices", [int(i) for i in touched], surface="payments"):
-                self.settle_status(invoice)
+            settled: dict[tuple[str, str], str] = {}
+            pending = self.to_settle.in_state("pending")
+            for invoice in self.cw.get_by_ids("finance/invoices", sorted(int(i) for i in touched), surface="payments"):
+                try:
+                    self.settle_status(invoice)
+                except ConnectWiseError as exc:  # stays pending: the next run tries again
+                    self.log.warning(f"invoice {invoice.get('invoiceNumber')}: status not updated: {exc}")
+                    continue
+                settled.update({r.key: str(invoice["id"]) for r in pending if r.source_id == str(invoice["id"])})
+            self.to_settle.mark_done_many(settled)
         self.ledger.mark_error_many(self.errors)
         self.counts["failed"] = len(self.errors)
         latest = max((p.updated for p in payments if p.updated is not None), default=None)

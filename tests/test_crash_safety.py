@@ -1,0 +1,215 @@
+"""Crash safety: the run process is killed with SIGKILL at many points of a write -- before the call, after the
+target system accepted it, before ConnectWise was marked, between pages of a batch -- for invoices, bills,
+payments and timesheets; a re-run must leave every record in its target exactly once.
+
+The sandbox holds the chosen call with a fault rule (``delay`` before the simulator acts, or after it has acted
+and before the answer goes back), the test waits until the call is held, kills the process group, clears the
+faults and runs the same assets again in-process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from cz_dagster.sandbox import demo
+from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.timesheets import DEFAULT_PAYROLL_STATUSES, entry_day, entry_hours
+from tests.dagster_helpers import metadata, run_assets
+from tests.test_flows_e2e import MEL, PAYROLL_REF, cw_get
+from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once, cw_export
+
+REFS = ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"]
+HOLD = 120.0  # seconds a held call waits: far longer than the test needs to kill the run
+
+
+@dataclass
+class Point:
+    """Where to kill: which call is held (``skip`` earlier matching calls pass untouched) and when."""
+
+    name: str
+    system: str
+    path: str
+    method: str
+    when: str  # before: the simulator has not seen the call; after: it acted, the answer is held
+    skip: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _faults(sandbox, system: str) -> list[dict]:  # noqa: ANN001
+    base = sandbox.cw_url if system == "connectwise" else sandbox.xero_url
+    return httpx.get(f"{base}/_sandbox/faults", timeout=10).json()
+
+
+def _clear_faults(sandbox) -> None:  # noqa: ANN001
+    for base in (sandbox.cw_url, sandbox.xero_url):
+        httpx.delete(f"{base}/_sandbox/faults", timeout=10)
+
+
+def kill_at(demo_env, point: Point, partition: str, keys: list[str], batch_size: int = 50) -> None:  # noqa: ANN001
+    """Start a run worker for ``keys``, hold the call ``point`` names, SIGKILL the worker while it waits."""
+    sandbox = demo_env.sandbox
+    ids = []
+    if point.skip:  # earlier matching calls pass through a rule that does nothing
+        ids.append(sandbox.fault(point.system, path=point.path, method=point.method, kind="delay", delay=0,
+                                 count=point.skip)["id"])
+    ids.append(sandbox.fault(point.system, path=point.path, method=point.method, kind="delay", when=point.when,
+                             delay=HOLD, count=1)["id"])
+    env = {**os.environ, **demo_env.store_env.env, "CZ_TEST_BATCH_SIZE": str(batch_size)}
+    log = demo_env.store_env.settings.data_dir / "crash_runner.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.crash_runner", partition, *keys], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while {r["id"] for r in _faults(sandbox, point.system)} & set(ids):
+            assert proc.poll() is None, (f"{point.name}: the run ended before it reached the held call:\n"
+                                         + log.read_text(errors="replace")[-3000:])
+            assert time.monotonic() < deadline, f"{point.name}: the run never reached the held call"
+            time.sleep(0.1)
+        time.sleep(0.6 if point.when == "after" else 0.2)  # let the simulator finish acting on the held call
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    _clear_faults(sandbox)
+
+
+XERO_PUT = dict(system="xero", path="/api.xro/2.0/Invoices", method="PUT")
+CW_BATCH = dict(system="connectwise", path="*/finance/accounting/batches", method="POST")
+POSTING_POINTS = [
+    Point("before the Xero call", when="before", **XERO_PUT),
+    Point("after Xero accepted", when="after", **XERO_PUT),
+    Point("after Xero accepted a later page", when="after", skip=1, **XERO_PUT),
+    Point("before ConnectWise was marked", when="before", **CW_BATCH),
+    Point("after ConnectWise was marked", when="after", **CW_BATCH),
+]
+
+
+@pytest.mark.parametrize("point", POSTING_POINTS, ids=lambda p: p.name.replace(" ", "-"))
+def test_invoices_exactly_once_after_a_kill(demo_env, point):
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    run_assets(demo_env.store_env, REFS, ADL)
+    kill_at(demo_env, point, ADL, MONEY)
+    meta = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
+    assert meta["failed"] == 0, meta.get("errors")
+    assert_exactly_once(sandbox, "adelaide", expected)
+    posted = {i["invoiceNumber"]: i for i in sandbox.cw_state()["invoices"]}
+    assert all(posted[t["documentNumber"]].get("glBatch") for t in expected)
+
+
+def _procurement(sandbox) -> list[dict]:  # noqa: ANN001
+    response = httpx.post(f"{sandbox.cw_url}/{demo.CW_CODEBASE}apis/3.0/finance/accounting/export",
+                          auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
+                          headers={"clientId": demo.CW_CLIENT_ID},
+                          json={"locationId": demo.LOCATIONS["adelaide"]["cw_location_id"],
+                                "exportProductsFlag": True}, timeout=30)
+    return response.json()["purchaseTransactions"]
+
+
+@pytest.mark.parametrize("point", POSTING_POINTS, ids=lambda p: p.name.replace(" ", "-"))
+def test_bills_exactly_once_after_a_kill(demo_env, point):
+    sandbox = demo_env.sandbox
+    expected = _procurement(sandbox)
+    assert len(expected) > 10, "the demo needs more than one page of bills for the later-page point"
+    run_assets(demo_env.store_env, REFS, ADL)
+    kill_at(demo_env, point, ADL, ["xero/bills"], batch_size=10)
+    meta = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
+    assert meta["failed"] == 0, meta.get("errors")
+    refs = Counter(b["Reference"] for b in sandbox.org("adelaide")["bills"])
+    assert refs == Counter({f"CW-PROC-{t['id']}": 1 for t in expected})
+    loc = demo.LOCATIONS["adelaide"]["cw_location_id"]
+    assert not [p for p in sandbox.cw_state()["procurement"]["unposted"] if p["locationId"] == loc]
+
+
+CW_PAYMENT = dict(system="connectwise", path="*/finance/invoices/*/payments", method="POST")
+PAYMENT_POINTS = [
+    Point("before the ConnectWise call", when="before", **CW_PAYMENT),
+    Point("after ConnectWise applied it", when="after", **CW_PAYMENT),
+    Point("after ConnectWise applied a later one", when="after", skip=2, **CW_PAYMENT),
+    Point("before the invoice was closed", system="connectwise", path="*/finance/invoices/*", method="PATCH",
+          when="before"),
+]
+
+
+@pytest.mark.parametrize("point", PAYMENT_POINTS, ids=lambda p: p.name.replace(" ", "-"))
+def test_payments_exactly_once_after_a_kill(demo_env, point):
+    sandbox = demo_env.sandbox
+    run_assets(demo_env.store_env, MONEY, ADL)
+    tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
+    invoices = sorted(sandbox.org("adelaide")["invoices"], key=lambda i: i["InvoiceNumber"])[:4]
+    for n, inv in enumerate(invoices):  # a full payment first (so the close is reached early), then partials
+        total = Decimal(str(inv["Total"]))
+        amount = total if n == 0 else (total / (n + 1)).quantize(Decimal("0.01"))
+        sandbox.post("xero", "/_sandbox/payments", {"tenant_id": tid, "InvoiceNumber": inv["InvoiceNumber"],
+                                                    "Amount": float(amount)})
+    kill_at(demo_env, point, ADL, ["connectwise/invoice_payments"])
+    meta = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
+                    "connectwise/invoice_payments")
+    assert meta["failed"] == 0, meta.get("errors")
+    xero_paid: dict[str, list[Decimal]] = defaultdict(list)
+    for p in sandbox.org("adelaide")["payments"]:
+        xero_paid[p["Invoice"]["InvoiceNumber"]].append(Decimal(str(p["Amount"])))
+    cw_invoices = {i["invoiceNumber"]: i for i in sandbox.cw_state()["invoices"]}
+    for inv in invoices:
+        number = inv["InvoiceNumber"]
+        cw_inv = cw_invoices[number]
+        cw_payments = cw_get(sandbox, f"finance/invoices/{cw_inv['id']}/payments")
+        applied = sorted(Decimal(str(p["amount"])) for p in cw_payments)
+        assert applied == sorted(xero_paid[number]), number
+        xero_inv = next(i for i in sandbox.org("adelaide")["invoices"] if i["InvoiceNumber"] == number)
+        assert Decimal(str(cw_inv["balance"])) == Decimal(str(xero_inv["AmountDue"])), number
+        assert (cw_inv["status"]["name"] == "Paid") == (Decimal(str(xero_inv["AmountDue"])) == 0), number
+
+
+XERO_TIMESHEETS = dict(system="xero", path="/payroll.xro/1.0/Timesheets", method="POST")
+TIMESHEET_POINTS = [
+    Point("before the Xero call", when="before", **XERO_TIMESHEETS),
+    Point("after Xero accepted", when="after", **XERO_TIMESHEETS),
+    Point("after Xero accepted a later one", when="after", skip=2, **XERO_TIMESHEETS),
+]
+
+
+def timesheet_hours(sandbox, store) -> tuple[dict, dict]:  # noqa: ANN001
+    """(approved ConnectWise hours, Xero timesheet hours) per (employee, day) for melbourne."""
+    from cz_dagster.assets.timesheets import _day
+
+    mapping = {k: m.target_id for k, m in Mappings(store, "demo", "melbourne", "member_employee").all().items()}
+    approved: Counter = Counter()
+    for e in cw_get(sandbox, "time/entries", conditions="locationId=12"):
+        member = str(e["member"]["id"])
+        if e["status"] in DEFAULT_PAYROLL_STATUSES and member in mapping:
+            approved[(mapping[member], entry_day(e, "Australia/Adelaide"))] += entry_hours(e)
+    in_xero: Counter = Counter()
+    for ts in sandbox.org("melbourne")["timesheets"]:
+        start = _day(ts["StartDate"])
+        for line in ts["TimesheetLines"]:
+            for offset, hours in enumerate(line["NumberOfUnits"]):
+                if hours:
+                    in_xero[(ts["EmployeeID"], start + timedelta(days=offset))] += hours
+    first = min(d for _, d in in_xero)
+    return ({k: round(v, 2) for k, v in approved.items() if k[1] >= first},
+            {k: round(v, 2) for k, v in in_xero.items()})
+
+
+@pytest.mark.parametrize("point", TIMESHEET_POINTS, ids=lambda p: p.name.replace(" ", "-"))
+def test_timesheets_exactly_once_after_a_kill(demo_env, point):
+    sandbox = demo_env.sandbox
+    run_assets(demo_env.store_env, ["xero/staff", *PAYROLL_REF], MEL)
+    kill_at(demo_env, point, MEL, ["xero/timesheets"])
+    meta = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
+    assert meta["failed"] == 0, meta.get("errors")
+    keys = Counter((t["EmployeeID"], t["StartDate"]) for t in sandbox.org("melbourne")["timesheets"])
+    assert all(n == 1 for n in keys.values()), "two timesheets for one employee and period"
+    approved, in_xero = timesheet_hours(sandbox, demo_env.store)
+    assert in_xero == approved

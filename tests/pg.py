@@ -98,4 +98,9 @@ def drop_databases(server_url: str, prefix: str) -> None:
                                             {"p": prefix + "%"})]
         for name in names:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # the tenant databases' login roles (Store names them after their databases), or they pile up
+        roles = [r[0] for r in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
+                                            {"p": prefix + "%"})]
+        for role in roles:
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
     admin.dispose()

@@ -25,9 +25,11 @@ from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import TransientError
 from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource, no_organisation_message
+from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError, Tenant
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
+from cz_dagster.sync.redact import redact_text
 
 
 @dataclass
@@ -54,10 +56,24 @@ def resolve(store: Store, partition_key: str) -> tuple[Tenant, Location]:
     return store.tenant(tenant_slug), store.location(tenant_slug, location_slug)
 
 
+def remember_tenant_secrets(recorder: CallRecorder, store: Store, tenant: str) -> None:
+    """Every credential of the tenant, known to the redaction from the first call on: an API may quote back
+    the other system's secret too, before that system's client (which adds its own) exists."""
+    try:
+        creds = store.get_secret(tenant, "connectwise") or {}
+        recorder.add_secret(*(str(v) for k, v in creds.items() if k in ("public_key", "private_key") and v))
+        connection = XeroTokens(store, tenant).load()
+        recorder.add_secret(connection.client_secret, *(str(connection.token.get(k) or "") for k in
+                                                        ("access_token", "refresh_token", "id_token")))
+    except (XeroNotConnected, StoreError, SecretKeyError):
+        pass  # nothing (more) to know; the flow reports what is missing
+
+
 @contextmanager
 def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncScope]:
     """The scope of a run; ``disabled`` when the tenant or location is (the run then records a clean skip).
-    Infrastructure failures become a Dagster Failure with a message a person can act on."""
+    Infrastructure failures become a Dagster Failure with a message a person can act on, with the tenant's
+    secrets masked: an API's error may quote them, and the message reaches the event log and the emails."""
     try:
         tenant, location = resolve(store, context.partition_key)
     except (StoreError, ValueError) as exc:
@@ -65,6 +81,7 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
     if tenant.enabled and location.enabled and not location.xero_tenant_id:
         raise Failure(description=no_organisation_message(tenant.slug, location.slug))
     recorder = CallRecorder(store, tenant.slug, location.slug, context.run.run_id)
+    remember_tenant_secrets(recorder, store, tenant.slug)
     reason = "" if tenant.enabled and location.enabled else "tenant or location disabled"
     if not reason and XeroTokens(store, tenant.slug).status() == "paused":
         # the run that met the revocation failed and alerted; until `cz xero connect`, runs skip quietly
@@ -76,9 +93,10 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
         # retention: payloads past CZ_SYNC_LOG_RETENTION_DAYS go, a little at a time, with every run
         recorder.log.purge(store.settings.sync_log_retention_days)
     except (XeroConnectionPaused, XeroNotConnected, StoreError) as exc:
-        raise Failure(description=str(exc), metadata=recorder.summary()) from None
+        raise Failure(description=redact_text(str(exc), recorder.secrets), metadata=recorder.summary()) from None
     except (TransientError, ConnectWiseError, XeroApiError) as exc:
-        raise Failure(description=f"{context.partition_key}: {exc}", metadata=recorder.summary()) from None
+        raise Failure(description=redact_text(f"{context.partition_key}: {exc}", recorder.secrets),
+                      metadata=recorder.summary()) from None
     finally:
         if scope._cw is not None:
             scope._cw.close()
@@ -118,6 +136,7 @@ def writer_result(context: AssetExecutionContext, scope: SyncScope, errors: dict
                   metadata: dict[Any, Any], surfaces: Sequence[str]) -> MaterializeResult:
     """How every writer ends: each record-level error logged, the errors tabled in the metadata, and the
     in-error check of this tenant-location's surfaces."""
+    errors = {k: redact_text(m, scope.recorder.secrets) for k, m in errors.items()}
     for message in errors.values():
         context.log.warning(message)
     metadata.setdefault("errors", md_table([{"error": m} for m in errors.values()], ["error"]))

@@ -1,13 +1,21 @@
 """Engines for the control database and the per-tenant databases, and the operations on them.
 
 PostgreSQL when ``CZ_DATABASE_URL`` names a server's control database (each tenant gets its own database on
-that server, ``<control db>_t_<slug>``); otherwise SQLite files under ``CZ_DATA_DIR``
-(``control.db`` and ``tenants/<slug>.db``).
+that server, ``<control db>_t_<slug>``, owned by and reached only as the tenant's own login role
+``<tenant db>_role``); otherwise SQLite files under ``CZ_DATA_DIR`` (``control.db`` and ``tenants/<slug>.db``).
+
+On PostgreSQL the user of ``CZ_DATABASE_URL`` needs CREATEDB and CREATEROLE (or superuser), and the server's
+pg_hba.conf must let the tenant roles log in with a password to their databases.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 
 from cz_dagster.store import schema as s
@@ -46,6 +54,30 @@ def normalise_pg_url(url: str) -> str:
     if not parsed.drivername.startswith("postgresql"):
         raise StoreError(f"CZ_DATABASE_URL must be a PostgreSQL URL, not {parsed.drivername}")
     return parsed.render_as_string(hide_password=False)
+
+
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL would store for ``password`` (RFC 5802/7677): CREATE ROLE is given
+    this, so the password itself never reaches the server, its statement log or pg_stat_statements."""
+    salt = os.urandom(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
+
+
+def tenant_role_name(database: str) -> str:
+    """``<database>_role``, shortened with a digest when it would pass PostgreSQL's 63-byte identifier limit
+    (the server would truncate it silently, and later look-ups by the full name would miss)."""
+    name = f"{database}_role"
+    if len(name.encode()) <= 63:
+        return name
+    digest = hashlib.sha256(database.encode()).hexdigest()[:10]
+    return f"{database.encode()[:47].decode(errors='ignore')}_{digest}_role"
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -106,7 +138,7 @@ class Store:
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.from_env()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._tenant_engines: dict[str, Engine] = {}
         self._cipher: Cipher | None = None
         if self.settings.database_url:
@@ -118,6 +150,22 @@ class Store:
         if self.settings.secret_keys is not None:
             self._cipher = Cipher(parse_keys(self.settings.secret_keys))  # fail fast on malformed keys
         s.control_metadata.create_all(self.control)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to a control table since it was made (``create_all`` only makes missing tables)."""
+        for table, columns in s.ADDED_CONTROL_COLUMNS.items():
+            if set(columns) <= {c["name"] for c in inspect(self.control).get_columns(table)}:
+                continue  # the common case: nothing to lock or alter
+            with self.control.begin() as conn:
+                if self._pg_url is not None:
+                    for name, ddl in columns.items():
+                        conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{name}" {ddl}')
+                else:  # the IMMEDIATE transaction holds the write lock: no other process adds them meanwhile
+                    have = {r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')}
+                    for name, ddl in columns.items():
+                        if name not in have:
+                            conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {ddl}')
 
     # -- backend ---------------------------------------------------------------------------------------------
     @property
@@ -140,28 +188,90 @@ class Store:
         return f"{self._pg_url.database}_t_{slug.replace('-', '_')}"
 
     def tenant_engine(self, slug: str) -> Engine:
+        """The tenant's database; on PostgreSQL connected as the tenant's own role, never as the control user."""
         with self._lock:
             engine = self._tenant_engines.get(slug)
             if engine is None:
                 if self._pg_url is not None:
-                    url = self._pg_url.set(database=self._tenant_db_name(slug))
-                    engine = create_engine(url, pool_pre_ping=True)
+                    engine = create_engine(self._tenant_url(slug), pool_pre_ping=True)
                 else:
                     engine = _sqlite_engine(self.settings.data_dir / "tenants" / f"{slug}.db")
                 self._tenant_engines[slug] = engine
             return engine
 
+    def _tenant_url(self, slug: str) -> URL:
+        assert self._pg_url is not None
+        with self.control.connect() as conn:
+            row = conn.execute(select(s.tenants.c.db_role, s.tenants.c.db_password_enc)
+                               .where(s.tenants.c.slug == slug)).first()
+        if row is None:
+            self.tenant(slug)  # raises the unknown-tenant message
+        if row is None or not (row.db_role and row.db_password_enc):
+            role, password = self._provision_tenant_database(slug)
+        else:
+            role, password = row.db_role, self.cipher.decrypt(row.db_password_enc)
+        return self._pg_url.set(database=self._tenant_db_name(slug), username=role, password=password)
+
+    def _provision_tenant_database(self, slug: str) -> tuple[str, str]:
+        """PostgreSQL: make the tenant's database and its login role, the role the owner of the database and of
+        its tables, the database closed to everyone else (PUBLIC), and the role's password stored encrypted.
+
+        Idempotent, and run both by ``add_tenant`` and lazily by ``tenant_engine`` for a tenant whose database
+        predates roles (it and its tables then belong to the control user): the upgrade needs no manual step and
+        no downtime. The password is stored last, so a tenant with one is fully provisioned."""
+        assert self._pg_url is not None
+        db = self._tenant_db_name(slug)
+        admin = create_engine(self._pg_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                q = conn.dialect.identifier_preparer.quote_identifier
+                conn.execute(text("SELECT pg_advisory_lock(hashtext(:n))"), {"n": db})  # one process at a time
+                try:
+                    row = conn.execute(select(s.tenants.c.db_role, s.tenants.c.db_password_enc)
+                                       .where(s.tenants.c.slug == slug)).first()
+                    if row is not None and row.db_role and row.db_password_enc:  # another process just did it
+                        return row.db_role, self.cipher.decrypt(row.db_password_enc)
+                    if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db}).first():
+                        conn.exec_driver_sql(f"CREATE DATABASE {q(db)}")
+                    role, password = tenant_role_name(db), secrets.token_urlsafe(32)
+                    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
+                    conn.exec_driver_sql(f"{'ALTER' if exists else 'CREATE'} ROLE {q(role)} LOGIN "
+                                         "NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %(v)s",
+                                         {"v": scram_verifier(password)})
+                    if not conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+                        # a non-superuser may hand a database to a role only when it is a member of that role
+                        conn.exec_driver_sql(f"GRANT {q(role)} TO CURRENT_USER")
+                    conn.exec_driver_sql(f"REVOKE ALL ON DATABASE {q(db)} FROM PUBLIC")
+                    conn.exec_driver_sql(f"GRANT CONNECT, TEMPORARY ON DATABASE {q(db)} TO {q(role)}")
+                    conn.exec_driver_sql(f"ALTER DATABASE {q(db)} OWNER TO {q(role)}")
+                    self._hand_tables_to(db, role)
+                    conn.execute(s.tenants.update().where(s.tenants.c.slug == slug).values(
+                        db_role=role, db_password_enc=self.cipher.encrypt(password)))
+                    return role, password
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": db})
+        finally:
+            admin.dispose()
+
+    def _hand_tables_to(self, db: str, role: str) -> None:
+        """Tables made before the tenant had a role belong to the control user: give them to the role."""
+        assert self._pg_url is not None
+        engine = create_engine(self._pg_url.set(database=db), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                q = conn.dialect.identifier_preparer.quote_identifier
+                tables = conn.execute(text(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+                    "AND pg_get_userbyid(c.relowner) <> :r"), {"r": role}).scalars().all()
+                for table in tables:  # their sequences and indexes follow
+                    conn.exec_driver_sql(f"ALTER TABLE public.{q(table)} OWNER TO {q(role)}")
+        finally:
+            engine.dispose()
+
     def _create_tenant_database(self, slug: str) -> None:
         if self._pg_url is not None:
-            name = self._tenant_db_name(slug)
-            admin = create_engine(self._pg_url, isolation_level="AUTOCOMMIT")
-            try:
-                with admin.connect() as conn:
-                    exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-                    if not exists:
-                        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            finally:
-                admin.dispose()
+            self._provision_tenant_database(slug)
         s.tenant_metadata.create_all(self.tenant_engine(slug))
 
     def dispose(self) -> None:
@@ -321,7 +431,13 @@ class Store:
 
     def rotate_keys(self) -> dict[str, int]:
         """Re-encrypt every stored secret under the newest key of CZ_SECRET_KEYS (MultiFernet.rotate), one
-        tenant transaction at a time; syncs keep running meanwhile since every listed key still decrypts."""
+        tenant transaction at a time; syncs keep running meanwhile since every listed key still decrypts.
+        The tenants' database-role passwords (control database) are re-encrypted too, not counted."""
+        with self.control.begin() as conn:
+            for slug, enc in conn.execute(select(s.tenants.c.slug, s.tenants.c.db_password_enc)
+                                          .where(s.tenants.c.db_password_enc.is_not(None))).all():
+                conn.execute(s.tenants.update().where(s.tenants.c.slug == slug)
+                             .values(db_password_enc=self.cipher.rotate(enc)))
         counts: dict[str, int] = {}
         for tenant in self.tenants():
             n = 0

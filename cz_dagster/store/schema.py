@@ -45,6 +45,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Columns added after a table was first created: ``create_all`` makes missing tables but never adds columns,
+# so ``Store`` adds these to an existing control database when they are absent.
+ADDED_CONTROL_COLUMNS = {"tenants": {"db_role": "VARCHAR(63)", "db_password_enc": "TEXT"}}
+
+
 control_metadata = MetaData()
 
 tenants = Table(
@@ -60,6 +65,9 @@ tenants = Table(
     Column("xero_identity_url", String(300), nullable=False, default="https://identity.xero.com"),
     Column("xero_login_url", String(300), nullable=False, default="https://login.xero.com"),
     Column("payroll_statuses", Text),  # comma-separated ConnectWise time statuses paid; null = the default set
+    # PostgreSQL: the login role the tenant's database is reached as, and its password (Fernet, like every secret)
+    Column("db_role", String(63)),
+    Column("db_password_enc", Text),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
 )

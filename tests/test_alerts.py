@@ -80,7 +80,7 @@ def test_alert_emails(demo_env, smtp):
     assert backlog["To"] == "finance@msp.example, ops@msp.example"
     text, html = inbox.bodies(backlog)
     assert "2 record(s)" in backlog["Subject"]  # the invoice, and the company it names
-    assert "unknown customer" in text and "unknown company" in text and "<b>BAD</b>-1" in text
+    assert "has no usable Xero contact" in text and "unknown company" in text and "<b>BAD</b>-1" in text
     assert "&lt;b&gt;BAD&lt;/b&gt;-1" in html and "<b>BAD</b>" not in html
     assert send_error_summaries(store, mailer, now + timedelta(minutes=61)) == ["demo"]  # still in error: hourly
 

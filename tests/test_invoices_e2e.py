@@ -114,7 +114,7 @@ def test_one_bad_invoice_fails_alone(demo_env):
 
     errors = {r.label: r.last_error for r in Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("error")}
     assert set(errors) == {"BAD-CUST-1", "BAD-TAX-1"}
-    assert "unknown customer" in errors["BAD-CUST-1"] and "987654" in errors["BAD-CUST-1"]
+    assert "has no usable Xero contact: unknown company" in errors["BAD-CUST-1"] and "987654" in errors["BAD-CUST-1"]
     assert "TaxType code 'GSTX'" in errors["BAD-TAX-1"]
     log = SyncLog(demo_env.store, "demo").read(location="adelaide", surface="invoices", limit=1000)
     assert any("GSTX" in (e.response or "") and e.method == "PUT" for e in log)

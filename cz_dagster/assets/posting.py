@@ -9,11 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from xero_python.accounting import Invoice
+
 from cz_dagster.assets.common import SyncScope, connectwise, xero
 from cz_dagster.assets.contacts import MAPPING_KIND
 from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient
-from cz_dagster.resources.xero import XeroClient, XeroDailyLimitReached
+from cz_dagster.resources.xero import XeroClient, XeroDailyLimitReached, XeroMalformedAnswer
 from cz_dagster.store.ledger import Key, Ledger, LedgerRow
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.store.reference import ReferenceMirror
@@ -268,9 +270,14 @@ class PostingSync:
         except XeroDailyLimitReached:
             self.ledger.mark_pending(keys, "deferred: the organisation's daily Xero call budget was spent")
             raise
-        elements = list(result.invoices or [])
+        elements = result.invoices or []
+        if not isinstance(elements, list) or not all(isinstance(e, Invoice) for e in elements):
+            # left 'sending': the next run looks the batch up in Xero before anything is re-sent
+            raise XeroMalformedAnswer(200, f"Xero answered the {self.kind.label} batch without a list of "
+                                           f"{self.kind.label}s: {str(elements)[:120]!r}")
         done: dict[Key, str] = {}
         taken: list[tuple[Key, SourceDoc]] = []
+        unheard: list[LedgerRow] = [row for row, _ in batch[len(elements):]]
         for (row, sent), element in zip(batch, elements, strict=False):
             doc = self.by_key[row.key]
             label = f"{self.kind.label} {doc.number}"
@@ -284,15 +291,18 @@ class PostingSync:
                     continue
                 self.errors[row.key] = f"{label}: Xero rejected it: {'; '.join(messages) or 'no reason given'}"
                 continue
+            if not element.invoice_id:  # 'OK' without an id: whether Xero has it is unknown until looked up
+                unheard.append(row)
+                continue
             done[row.key] = str(element.invoice_id)
             self.counts["posted"] += 1
             self._moved(doc, element, "posted")
             if not totals_match(doc, element.total):
                 self.log.warning(f"{label}: ConnectWise total {doc.raw.get('total')} but Xero computed "
                                  f"{element.total} (rounding per line); check the tax settings")
-        for row, _ in batch[len(elements):]:
-            self.ledger.mark_pending([row.key], "Xero's answer did not include this element; will be looked up")
         self.ledger.mark_done_many(done)
+        if unheard:  # Xero's answer did not say what became of these: looked up now, re-sent only if absent
+            self.recover(unheard)
         if taken:
             self.adopt(taken)
 

@@ -42,6 +42,19 @@ class ConnectWiseError(RuntimeError):
         super().__init__(f"ConnectWise {method} {path} answered {status}" + (f" {code}: {message}" if code else ""))
 
 
+def malformed(response: httpx.Response, method: str, path: str, what: str) -> ConnectWiseError:
+    """A success status whose body is not what the API promises: one clear error naming the call and the body."""
+    return ConnectWiseError(response.status_code, method, path,
+                            {"code": "MalformedAnswer", "message": f"{what}: {response.text[:120]!r}"})
+
+
+def json_of(response: httpx.Response, method: str, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise malformed(response, method, path, "the answer is not valid JSON") from None
+
+
 def cw_datetime(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -111,9 +124,9 @@ class ConnectWiseClient:
         out: list[dict[str, Any]] = []
         response = self.request("GET", path, surface=surface, params=params)
         while True:
-            page = response.json()
-            if not isinstance(page, list):
-                raise ConnectWiseError(response.status_code, "GET", path, {"message": "expected a JSON list"})
+            page = json_of(response, "GET", path)
+            if not isinstance(page, list) or not all(isinstance(row, dict) for row in page):
+                raise malformed(response, "GET", path, "expected a JSON list of objects")
             out.extend(page)
             match = _NEXT_RE.search(response.headers.get("Link", ""))
             if not page or match is None or len(page) < self.page_size:
@@ -122,8 +135,12 @@ class ConnectWiseClient:
 
     def count(self, path: str, *, surface: str, conditions: str | None = None) -> int:
         params = {"conditions": conditions} if conditions else None
-        body = self.request("GET", f"{path}/count", surface=surface, params=params).json()
-        return int(body["count"])
+        response = self.request("GET", f"{path}/count", surface=surface, params=params)
+        body = json_of(response, "GET", f"{path}/count")
+        count = body.get("count") if isinstance(body, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise malformed(response, "GET", f"{path}/count", "expected {\"count\": a whole number}")
+        return count
 
     def get_by_ids(self, path: str, ids: list[int], *, surface: str, fields: str | None = None,
                    chunk: int = 200) -> list[dict[str, Any]]:
@@ -145,17 +162,28 @@ class ConnectWiseClient:
         """Every unposted invoice of a location with its GL detail lines, in one call (the Accounting Interface)."""
         body = {"locationId": location_id, "exportInvoicesFlag": True, "exportExpensesFlag": False,
                 "exportProductsFlag": False, "summarizeInvoices": "Detailed"}
-        return self.request("POST", "finance/accounting/export", surface=surface, json=body).json()
+        return self._export(body, "transactions", surface)
+
+    def _export(self, body: dict[str, Any], collection: str, surface: str) -> dict[str, Any]:
+        """An export whose ``collection`` is not a list of objects is refused whole: read as 'nothing unposted',
+        it would report every unposted record as one ConnectWise cannot export."""
+        path = "finance/accounting/export"
+        response = self.request("POST", path, surface=surface, json=body)
+        export = json_of(response, "POST", path)
+        rows = export.get(collection) if isinstance(export, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise malformed(response, "POST", path, f"expected an export object with a {collection} list")
+        return export
 
     def export_procurement(self, location_id: int, *, surface: str = "bills") -> dict[str, Any]:
         """Every unposted procurement record of a location with its GL detail, in one call."""
         body = {"locationId": location_id, "exportInvoicesFlag": False, "exportExpensesFlag": False,
                 "exportProductsFlag": True}
-        return self.request("POST", "finance/accounting/export", surface=surface, json=body).json()
+        return self._export(body, "purchaseTransactions", surface)
 
     def patch(self, path: str, operations: list[dict[str, Any]], *, surface: str) -> dict[str, Any]:
         """ConnectWise PATCH: an array of {op, path, value} on whole top-level fields."""
-        return self.request("PATCH", path, surface=surface, json=operations).json()
+        return json_of(self.request("PATCH", path, surface=surface, json=operations), "PATCH", path)
 
     # -- writes ----------------------------------------------------------------------------------------------
     def create(self, path: str, body: Any, *, surface: str,
@@ -169,7 +197,7 @@ class ConnectWiseClient:
                     found = find()
                     if found is not None:
                         return found
-                return self._once("POST", path, surface=surface, params=None, json=body).json()
+                return json_of(self._once("POST", path, surface=surface, params=None, json=body), "POST", path)
         raise AssertionError("unreachable")
 
     def find_batch(self, identifier: str, *, surface: str) -> dict[str, Any] | None:
@@ -184,7 +212,8 @@ class ConnectWiseClient:
         body = {"batchIdentifier": identifier, "exportInvoicesFlag": invoices, "exportExpensesFlag": False,
                 "exportProductsFlag": products, "processedRecordIds": gl_entry_ids}
         try:
-            return self.request("POST", "finance/accounting/batches", surface=surface, json=body).json()
+            response = self.request("POST", "finance/accounting/batches", surface=surface, json=body)
+            return json_of(response, "POST", "finance/accounting/batches")
         except ConnectWiseError as exc:
             if exc.status == 400 and "ObjectExists" in str(exc.body):
                 existing = self.find_batch(identifier, surface=surface)

@@ -42,6 +42,11 @@ class XeroApiError(RuntimeError):
         self.status, self.data = status, data
 
 
+class XeroMalformedAnswer(XeroApiError):
+    """A success status with a body that is not what the API promises (not JSON, fields of the wrong type):
+    whatever the call may have written is unknown, so the caller treats it as an answer never heard."""
+
+
 class XeroDailyLimitReached(RuntimeError):
     """The organisation's daily call budget is spent: stop cleanly, the rest waits for tomorrow's runs."""
 
@@ -120,6 +125,26 @@ class _LoggingApiClient(ApiClient):
         if not is_token_call:
             owner.after_call(_headers(response.getheaders()))
         return response
+
+    def deserialize(self, response, response_type, response_model_finder):  # noqa: ANN001, ANN201
+        """The SDK falls back to the raw text when a body is not JSON and then fails somewhere inside its models
+        (a KeyError, an AttributeError); here such an answer is one clear error naming what came back."""
+        if response_type == "file":
+            return super().deserialize(response, response_type, response_model_finder)
+        what = f"Xero answered {response.status} to {self._owner.surface} with a malformed body"
+        text = getattr(response, "data", b"") or b""
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        try:
+            data = json.loads(text) if text.strip() else None
+        except ValueError:
+            raise XeroMalformedAnswer(response.status, f"{what} (not JSON): {text[:120]!r}") from None
+        if response_type and data is not None and not isinstance(data, dict):
+            raise XeroMalformedAnswer(response.status, f"{what} (not a JSON object): {text[:120]!r}")
+        try:
+            return super().deserialize(response, response_type, response_model_finder)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise XeroMalformedAnswer(response.status, f"{what} ({type(exc).__name__}: {exc}): "
+                                                       f"{text[:120]!r}") from None
 
 
 class XeroClient:

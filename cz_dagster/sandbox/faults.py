@@ -159,7 +159,7 @@ class FaultMiddleware:
         if rule is None:
             await self.app(scope, receive, send)
             return
-        if rule.kind == "status":
+        if rule.kind == "status" and rule.when == "before":
             await self._respond(send, rule)
             return
         if rule.when == "before":
@@ -170,14 +170,17 @@ class FaultMiddleware:
                 if not _drop_connection(send):
                     await self._half_response(send)
             return
-        # when == "after": the simulator acts on the request; the client gets a late answer or none.
+        # when == "after": the simulator acts on the request; the client gets a late answer, none, or (status)
+        # another answer than the simulator's -- a malformed 200 to a write that was made.
         captured: list[dict[str, Any]] = []
 
         async def capture(message: dict[str, Any]) -> None:
             captured.append(message)
 
         await self.app(scope, receive, capture)
-        if rule.kind == "delay":
+        if rule.kind == "status":  # the simulator did the work; the client gets the injected answer instead
+            await self._respond(send, rule)
+        elif rule.kind == "delay":
             await asyncio.sleep(rule.delay)
             for message in captured:
                 await send(message)

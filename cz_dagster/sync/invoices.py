@@ -69,10 +69,11 @@ def parse_gl_entry_ids(raw: Any) -> list[int]:
 
 def version_of(txn: dict[str, Any]) -> str:
     """What makes a different Xero document: if any of this changes in ConnectWise, it is a new version."""
+    detail = txn.get("detail") or []
     lines = [
         {k: line.get(k) for k in ("accountNumber", "description", "memo", "quantity", "itemPrice", "total",
-                                  "taxCodeXref")}
-        for line in txn.get("detail") or []
+                                  "taxCodeXref")} if isinstance(line, dict) else line
+        for line in (detail if isinstance(detail, list) else [detail])
     ]
     return stable_hash({
         "number": txn.get("documentNumber"), "date": txn.get("documentDate"), "due": txn.get("dueDate"),
@@ -181,9 +182,13 @@ def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], wh
     """Xero line items from ConnectWise GL detail lines; the first problem found is a RecordError naming the line."""
     if not details:
         raise RecordError(f"the {what} has no lines")
+    if not isinstance(details, list):
+        raise RecordError(f"the {what}'s lines are not a list in ConnectWise's export: {str(details)[:60]!r}")
     lines = []
     for n, line in enumerate(details, start=1):
         where = f"line {n}"
+        if not isinstance(line, dict):
+            raise RecordError(f"{where} is not an object in ConnectWise's export: {str(line)[:60]!r}")
         tax_type = (line.get("taxCodeXref") or "").strip()
         if not tax_type:
             code = (line.get("taxCode") or {}).get("identifier") or (line.get("taxCode") or {}).get("name") or "(none)"

@@ -615,3 +615,14 @@ def test_admin_invoice_bad_input_options(url: str, cw: httpx.Client) -> None:
     assert odd["dueDate"] < odd["documentDate"]
     assert txns[twin.json()["id"]]["documentNumber"] == "ODD-1"
     assert "company" not in txns[orphan.json()["id"]]
+
+
+def test_status_fault_after_the_write(url: str, cw: httpx.Client) -> None:
+    """``kind=status, when=after``: the simulator makes the batch, the client gets the injected answer."""
+    txn = export(cw, locationId=ADL)["transactions"][0]
+    add_fault(url, path=API_PREFIX + "/finance/accounting/batches", method="POST", status=200, when="after",
+              raw="<html>proxy error</html>")
+    answer = cw.post("finance/accounting/batches", json={**BATCH_FLAGS, "batchIdentifier": "AFTER-1",
+                                                         "processedRecordIds": entry_ids(txn)})
+    assert answer.status_code == 200 and answer.text == "<html>proxy error</html>"
+    assert [b["batchIdentifier"] for b in state(url)["batches"]] == ["AFTER-1"]

@@ -1,11 +1,18 @@
-"""A run worker for the crash tests: materializes assets for one partition in this process, which the test then
-kills with SIGKILL at a chosen point of a write. Usage: ``python -m tests.crash_runner <partition> <key>...``
-(CZ_TEST_BATCH_SIZE makes Xero batches smaller, so that a small demo still has several pages);
-the store comes from the CZ_* environment, exactly as a Dagster run worker gets it."""
+"""A run worker for the crash tests: materializes assets for one partition in its own process, which the test then
+kills with SIGKILL at a chosen point of a write.
+
+Starting Python and importing Dagster costs seconds per worker, so a *zygote* imports everything once and forks a
+fresh worker per request (``python -m tests.crash_runner --zygote``: one JSON request per stdin line, the worker's
+pid answered on stdout). A forked worker is an ordinary process in its own session: SIGKILL ends it exactly as it
+ends a Dagster run worker. The zygote never opens a database or a socket, so nothing shared crosses the fork.
+``python -m tests.crash_runner <partition> <key>...`` runs one worker directly. CZ_TEST_BATCH_SIZE makes Xero
+batches smaller, so that a small demo still has several pages."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import sys
 
 from dagster import DagsterInstance, materialize
@@ -20,11 +27,42 @@ def main(partition: str, keys: list[str]) -> None:
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(tenant_location.name, [partition])
     assets = [a for a in all_assets if a.key.to_user_string() in keys]
+    batch_size = int(os.environ.get("CZ_TEST_BATCH_SIZE", "50"))
     materialize(assets, partition_key=partition, instance=instance, raise_on_error=False,
                 resources={"store": StoreResource(), "connectwise_api": ConnectWiseResource(**FAST_RETRY),
-                           "xero_api": XeroResource(**FAST_RETRY,
-                                                         batch_size=int(os.environ.get("CZ_TEST_BATCH_SIZE", "50")))})
+                           "xero_api": XeroResource(**FAST_RETRY, batch_size=batch_size)})
+
+
+def zygote() -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel: no zombies to wait for
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()
+            os.environ.update(request["env"])
+            fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            code = 0
+            try:
+                main(request["partition"], request["keys"])
+            except BaseException:  # noqa: BLE001 - the log has the traceback; the exit code says it failed
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    if sys.argv[1:] == ["--zygote"]:
+        zygote()
+    else:
+        main(sys.argv[1], sys.argv[2:])

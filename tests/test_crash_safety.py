@@ -8,12 +8,14 @@ faults and runs the same assets again in-process."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -56,7 +58,43 @@ def _clear_faults(sandbox) -> None:  # noqa: ANN001
         httpx.delete(f"{base}/_sandbox/faults", timeout=10)
 
 
-def kill_at(demo_env, point: Point, partition: str, keys: list[str], batch_size: int = 50) -> None:  # noqa: ANN001
+class Zygote:
+    """The forking worker factory of tests/crash_runner.py, started once per session."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.crash_runner", "--zygote"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+
+    def spawn(self, partition: str, keys: list[str], env: dict[str, str], log: str) -> int:
+        request = {"partition": partition, "keys": keys, "env": env, "log": log}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    z = Zygote()
+    try:
+        yield z
+    finally:
+        z.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def kill_at(demo_env, zygote: Zygote, point: Point, partition: str, keys: list[str],  # noqa: ANN001
+            batch_size: int = 50) -> None:
     """Start a run worker for ``keys``, hold the call ``point`` names, SIGKILL the worker while it waits."""
     sandbox = demo_env.sandbox
     ids = []
@@ -65,22 +103,21 @@ def kill_at(demo_env, point: Point, partition: str, keys: list[str], batch_size:
                                  count=point.skip)["id"])
     ids.append(sandbox.fault(point.system, path=point.path, method=point.method, kind="delay", when=point.when,
                              delay=HOLD, count=1)["id"])
-    env = {**os.environ, **demo_env.store_env.env, "CZ_TEST_BATCH_SIZE": str(batch_size)}
+    env = {**demo_env.store_env.env, "CZ_TEST_BATCH_SIZE": str(batch_size)}
     log = demo_env.store_env.settings.data_dir / "crash_runner.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.crash_runner", partition, *keys], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    pid = zygote.spawn(partition, keys, env, str(log))
     try:
         deadline = time.monotonic() + 90
         while {r["id"] for r in _faults(sandbox, point.system)} & set(ids):
-            assert proc.poll() is None, (f"{point.name}: the run ended before it reached the held call:\n"
-                                         + log.read_text(errors="replace")[-3000:])
+            assert _alive(pid), (f"{point.name}: the run ended before it reached the held call:\n"
+                                 + log.read_text(errors="replace")[-3000:])
             assert time.monotonic() < deadline, f"{point.name}: the run never reached the held call"
             time.sleep(0.1)
         time.sleep(0.6 if point.when == "after" else 0.2)  # let the simulator finish acting on the held call
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.killpg(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.02)
     _clear_faults(sandbox)
 
 
@@ -96,11 +133,11 @@ POSTING_POINTS = [
 
 
 @pytest.mark.parametrize("point", POSTING_POINTS, ids=lambda p: p.name.replace(" ", "-"))
-def test_invoices_exactly_once_after_a_kill(demo_env, point):
+def test_invoices_exactly_once_after_a_kill(demo_env, zygote, point):
     sandbox = demo_env.sandbox
     expected = cw_export(sandbox, "adelaide")
     run_assets(demo_env.store_env, REFS, ADL)
-    kill_at(demo_env, point, ADL, MONEY)
+    kill_at(demo_env, zygote, point, ADL, MONEY)
     meta = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
     assert meta["failed"] == 0, meta.get("errors")
     assert_exactly_once(sandbox, "adelaide", expected)
@@ -118,12 +155,12 @@ def _procurement(sandbox) -> list[dict]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("point", POSTING_POINTS, ids=lambda p: p.name.replace(" ", "-"))
-def test_bills_exactly_once_after_a_kill(demo_env, point):
+def test_bills_exactly_once_after_a_kill(demo_env, zygote, point):
     sandbox = demo_env.sandbox
     expected = _procurement(sandbox)
     assert len(expected) > 10, "the demo needs more than one page of bills for the later-page point"
     run_assets(demo_env.store_env, REFS, ADL)
-    kill_at(demo_env, point, ADL, ["xero/bills"], batch_size=10)
+    kill_at(demo_env, zygote, point, ADL, ["xero/bills"], batch_size=10)
     meta = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
     assert meta["failed"] == 0, meta.get("errors")
     refs = Counter(b["Reference"] for b in sandbox.org("adelaide")["bills"])
@@ -143,7 +180,7 @@ PAYMENT_POINTS = [
 
 
 @pytest.mark.parametrize("point", PAYMENT_POINTS, ids=lambda p: p.name.replace(" ", "-"))
-def test_payments_exactly_once_after_a_kill(demo_env, point):
+def test_payments_exactly_once_after_a_kill(demo_env, zygote, point):
     sandbox = demo_env.sandbox
     run_assets(demo_env.store_env, MONEY, ADL)
     tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
@@ -153,7 +190,7 @@ def test_payments_exactly_once_after_a_kill(demo_env, point):
         amount = total if n == 0 else (total / (n + 1)).quantize(Decimal("0.01"))
         sandbox.post("xero", "/_sandbox/payments", {"tenant_id": tid, "InvoiceNumber": inv["InvoiceNumber"],
                                                     "Amount": float(amount)})
-    kill_at(demo_env, point, ADL, ["connectwise/invoice_payments"])
+    kill_at(demo_env, zygote, point, ADL, ["connectwise/invoice_payments"])
     meta = metadata(run_assets(demo_env.store_env, ["connectwise/invoice_payments"], ADL),
                     "connectwise/invoice_payments")
     assert meta["failed"] == 0, meta.get("errors")
@@ -203,10 +240,10 @@ def timesheet_hours(sandbox, store) -> tuple[dict, dict]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("point", TIMESHEET_POINTS, ids=lambda p: p.name.replace(" ", "-"))
-def test_timesheets_exactly_once_after_a_kill(demo_env, point):
+def test_timesheets_exactly_once_after_a_kill(demo_env, zygote, point):
     sandbox = demo_env.sandbox
     run_assets(demo_env.store_env, ["xero/staff", *PAYROLL_REF], MEL)
-    kill_at(demo_env, point, MEL, ["xero/timesheets"])
+    kill_at(demo_env, zygote, point, MEL, ["xero/timesheets"])
     meta = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
     assert meta["failed"] == 0, meta.get("errors")
     keys = Counter((t["EmployeeID"], t["StartDate"]) for t in sandbox.org("melbourne")["timesheets"])

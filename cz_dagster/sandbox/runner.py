@@ -21,7 +21,8 @@ class SandboxServer:
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(app, host=host, port=self.port, log_level=log_level, access_log=False,
-                                http="h11", lifespan="off", timeout_keep_alive=30)
+                                http="h11", lifespan="off", timeout_keep_alive=30,
+                                timeout_graceful_shutdown=1)  # a held (faulted) call must not hold the stop
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

@@ -8,6 +8,7 @@ faults and runs the same assets again in-process."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -105,6 +106,7 @@ def kill_at(demo_env, zygote: Zygote, point: Point, partition: str, keys: list[s
                              delay=HOLD, count=1)["id"])
     env = {**demo_env.store_env.env, "CZ_TEST_BATCH_SIZE": str(batch_size)}
     log = demo_env.store_env.settings.data_dir / "crash_runner.log"
+    log.parent.mkdir(parents=True, exist_ok=True)  # on PostgreSQL nothing else lives there
     pid = zygote.spawn(partition, keys, env, str(log))
     try:
         deadline = time.monotonic() + 90
@@ -115,7 +117,8 @@ def kill_at(demo_env, zygote: Zygote, point: Point, partition: str, keys: list[s
             time.sleep(0.1)
         time.sleep(0.6 if point.when == "after" else 0.2)  # let the simulator finish acting on the held call
     finally:
-        os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
         while _alive(pid):
             time.sleep(0.02)
     _clear_faults(sandbox)

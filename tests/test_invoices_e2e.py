@@ -261,3 +261,20 @@ def test_location_without_xero_organisation_is_a_clear_error(demo_env):
     message = failure.event_specific_data.error.message
     assert "location 'perth' of tenant 'demo' has no Xero organisation" in message
     assert demo_env.sandbox.org("adelaide")["invoices"] == [] and demo_env.sandbox.org("melbourne")["invoices"] == []
+
+
+def test_expired_token_with_a_failing_refresh_still_recovers(demo_env):
+    """The access token has expired and the first refresh attempt fails (503 from the token endpoint, then an
+    answer lost after Xero rotated the token): the run refreshes again (inside Xero's 30-minute grace) and posts.
+    Found by the soak: the first failed refresh used up the one refresh a call allowed itself."""
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    run_assets(demo_env.store_env, ["xero/contacts"], ADL)
+    sandbox.post("xero", "/_sandbox/tokens/expire")
+    sandbox.fault("xero", path="/connect/token", status=503, count=1)
+    sandbox.fault("xero", path="/connect/token", kind="drop", when="after", count=1)
+    result = run_assets(demo_env.store_env, ["xero/invoices"], ADL)
+    meta = metadata(result, "xero/invoices")
+    assert result.success and meta["failed"] == 0 and meta["posted"] == len(expected)
+    assert XeroTokens(demo_env.store, "demo").status() != "paused"
+    assert_exactly_once(sandbox, "adelaide", expected)

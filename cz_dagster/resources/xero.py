@@ -260,8 +260,10 @@ class XeroClient:
                     status = exc.status or 0
                     data = _body_json(exc.body)
                     if status == 401 and not refreshed:
-                        refreshed = True
+                        # only a refresh that succeeded counts: a refresh that itself failed transiently (a 503,
+                        # a lost answer) must be tried again on the next attempt, not turn the next 401 fatal
                         self.refresh(stale_access_token=self.connection.access_token)
+                        refreshed = True
                         raise TransientError("Xero 401: access token refreshed", status=401, retry_after=0) from None
                     if status >= 500:
                         raise TransientError(f"Xero answered {status}", status=status) from None

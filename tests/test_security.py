@@ -326,3 +326,22 @@ def test_no_secret_when_calls_fail(demo_env, smtp, caplog, capfd):  # noqa: F811
     leaks = [f"{what} in {where}" for where, haystack in places.items() for what, value in secrets.items()
              if value and value in haystack]
     assert not leaks, "\n".join(leaks)
+
+
+def test_ledger_error_quoting_a_secret_is_masked(store_env):
+    """An API's error may quote a credential back, and record-level errors go to the ledger before anything
+    else sees them: the ledger masks every secret the process knows (shared with the call recorder)."""
+    from cz_dagster.resources.recorder import CallRecorder
+
+    store = store_env.store
+    store.add_tenant("acme", "Acme")
+    secret = "sk_live_" + uuid.uuid4().hex
+    CallRecorder(store, "acme", "hq").add_secret(secret)
+    ledger = Ledger(store, "acme", "hq", "invoices")
+    ledger.record([("1", "v1", "INV-1"), ("2", "v1", "INV-2")])
+    ledger.mark_error_many({("1", "v1"): f"Xero answered 400: invalid client secret {secret}"})
+    ledger.mark_pending([("2", "v1")], f"not found after a run that sent {secret}")
+    rows = {r.source_id: r.last_error for r in ledger.rows(["1", "2"])}
+    assert secret not in rows["1"] and "invalid client secret ***" in rows["1"]
+    assert secret not in rows["2"]
+    assert secret not in dump_all_text(store, "acme")

@@ -23,7 +23,7 @@ class CallRecorder:
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
-        self.secrets: set[str] = set()
+        self.secrets: set[str] = store.secrets  # shared: the ledger masks its error texts with the same set
         self._held: list[dict[str, Any]] | None = None
 
     def add_secret(self, *values: str | None) -> None:

@@ -141,6 +141,9 @@ class Store:
         self._lock = threading.RLock()
         self._tenant_engines: dict[str, Engine] = {}
         self._cipher: Cipher | None = None
+        # credentials seen by this process (never persisted): whatever the store writes as an error text -- a
+        # ledger error quoting an API's answer -- is masked with them, wherever the text came from
+        self.secrets: set[str] = set()
         if self.settings.database_url:
             self._pg_url = make_url(normalise_pg_url(self.settings.database_url))
             self.control = create_engine(self._pg_url, pool_pre_ping=True)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select, tuple_
 from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
 from cz_dagster.store.schema import utcnow
+from cz_dagster.sync.redact import redact_text
 
 Key = tuple[str, str]  # (source_id, source_version)
 OPEN_STATES = ("pending", "sending", "error")
@@ -146,13 +147,14 @@ class Ledger:
             for (sid, ver), message in errors.items():
                 conn.execute(self.t.update().where(
                     self._scope(), self.t.c.source_id == sid, self.t.c.source_version == ver
-                ).values(state="error", last_error=message[:4000], updated_at=now, run_id=self.run_id))
+                ).values(state="error", last_error=redact_text(message, self.store.secrets)[:4000], updated_at=now,
+                         run_id=self.run_id))
 
     def mark_pending(self, keys: Sequence[Key], note: str | None = None) -> None:
-        self._update(keys, state="pending", last_error=note)
+        self._update(keys, state="pending", last_error=redact_text(note, self.store.secrets) if note else None)
 
     def mark_skipped(self, keys: Sequence[Key], reason: str) -> None:
-        self._update(keys, state="skipped", last_error=reason)
+        self._update(keys, state="skipped", last_error=redact_text(reason, self.store.secrets))
 
     def mark_acked(self, keys: Sequence[Key], ack_ref: str) -> None:
         self._update(keys, ack_ref=ack_ref, acked_at=utcnow())

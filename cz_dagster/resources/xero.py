@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -28,6 +27,7 @@ from xero_python.payrollau import PayrollAuApi
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_after
 from cz_dagster.store.db import Store, StoreError
+from cz_dagster.store.xero_rate import XeroPacer
 from cz_dagster.store.xero_tokens import XeroConnection, XeroConnectionPaused, XeroTokens
 
 T = TypeVar("T")
@@ -99,8 +99,17 @@ class _LoggingApiClient(ApiClient):
                 _preload_content=True, _request_timeout=None):
         owner = self._owner
         is_token_call = url.startswith(f"{owner.identity_url}/connect/")
-        if not is_token_call:
-            owner.before_call()
+        slot = None if is_token_call else owner.before_call()
+        try:
+            return self._request(method, url, query_params, headers, post_params, body, _preload_content,
+                                 _request_timeout, is_token_call)
+        finally:
+            if slot is not None:
+                owner.pacer.release(slot)
+
+    def _request(self, method, url, query_params, headers, post_params, body,  # noqa: ANN001, ANN202
+                 _preload_content, _request_timeout, is_token_call: bool):
+        owner = self._owner
         full_url = url + ("?" + urlencode(query_params) if query_params else "")
         request_body = body if body is not None else (dict(post_params) if post_params else None)
         system = "identity" if is_token_call else "xero"
@@ -152,16 +161,18 @@ class XeroClient:
 
     def __init__(self, *, store: Store, tenant: str, xero_tenant_id: str, api_url: str, identity_url: str,
                  recorder: CallRecorder, retry: RetryPolicy, timeout: float = 60.0, minute_budget: int = 55,
-                 day_reserve: int = 0, connection_id: str = "default"):
+                 day_reserve: int = 0, connection_id: str = "default", minute_window: float = 60.0,
+                 max_in_flight: int = 5):
         self.store, self.tenant, self.xero_tenant_id = store, tenant, xero_tenant_id
         self.api_url, self.identity_url = api_url.rstrip("/"), identity_url.rstrip("/")
         self.recorder, self.retry, self.timeout = recorder, retry, timeout
-        self.minute_budget, self.day_reserve = minute_budget, day_reserve
+        self.minute_budget, self.day_reserve, self.minute_window = minute_budget, day_reserve, minute_window
         self.tokens = XeroTokens(store, tenant, connection_id)
         self.connection: XeroConnection = self.tokens.load(allow_paused=False)
         self._remember_secrets()
         self.surface = "invoices"
-        self._recent: deque[float] = deque()
+        self.pacer = XeroPacer(store, tenant, xero_tenant_id, budget=minute_budget, window=minute_window,
+                               max_in_flight=max_in_flight, lease=timeout + 60)
         self.day_remaining: int | None = None
         self.minute_remaining: int | None = None
         oauth = _LockedOAuth2Token(self, self.connection.client_id, self.connection.client_secret)
@@ -216,17 +227,12 @@ class XeroClient:
             self.refresh(stale_access_token=self.connection.access_token)
 
     # -- pacing ----------------------------------------------------------------------------------------------
-    def before_call(self) -> None:
-        """Client-side pacing: stay under this process's share of the minute limit (a sliding window), and stop
-        once Xero says the day's budget is spent; a 429 that still comes is honoured by its Retry-After."""
+    def before_call(self) -> int:
+        """Stop once Xero says the day's budget is spent; otherwise wait for a slot of the organisation's shared
+        pace (calls in flight and per window, across every run and process of the tenant): its id."""
         if self.day_remaining is not None and self.day_remaining <= self.day_reserve:
             raise XeroDailyLimitReached(f"Xero organisation {self.xero_tenant_id}: daily call budget spent")
-        now = time.monotonic()
-        while self._recent and now - self._recent[0] >= 60:
-            self._recent.popleft()
-        if len(self._recent) >= self.minute_budget:
-            time.sleep(max(60 - (now - self._recent[0]), 0.05))
-        self._recent.append(time.monotonic())
+        return self.pacer.acquire()
 
     def after_call(self, headers: dict[str, str]) -> None:
         for name, attr in (("x-daylimit-remaining", "day_remaining"), ("x-minlimit-remaining", "minute_remaining")):
@@ -254,6 +260,8 @@ class XeroClient:
                     retry_after = parse_retry_after(headers.get("retry-after"))
                     if retry_after is None:
                         retry_after = 1.0 if problem in ("concurrent", "") else None
+                    if problem == "minute":  # every run of the organisation waits, and all keep a lower pace
+                        self.pacer.throttled(retry_after)
                     raise TransientError(f"Xero 429 ({problem or 'unspecified'} limit)", status=429,
                                          retry_after=retry_after) from None
                 except HTTPStatusException as exc:
@@ -292,6 +300,8 @@ class XeroResource(ConfigurableResource):
     retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
     minute_budget: int = 55
+    minute_window_seconds: float = 60.0  # Xero's minute; tests scale it (and the sandbox's) down together
+    max_in_flight: int = 5
     day_reserve: int = 0
     batch_size: int = 50
 
@@ -303,5 +313,6 @@ class XeroResource(ConfigurableResource):
         return XeroClient(store=store, tenant=tenant, xero_tenant_id=xero_tenant_id, api_url=t.xero_api_url,
                           identity_url=t.xero_identity_url, recorder=recorder, timeout=self.timeout_seconds,
                           minute_budget=self.minute_budget, day_reserve=self.day_reserve,
+                          minute_window=self.minute_window_seconds, max_in_flight=self.max_in_flight,
                           retry=RetryPolicy(attempts=self.retry_attempts, base_delay=self.retry_base_delay,
                                             max_delay=self.retry_max_delay))

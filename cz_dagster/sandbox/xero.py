@@ -87,9 +87,9 @@ API_PREFIX = "/api.xro/2.0"
 PAYROLL_PREFIX = "/payroll.xro/1.0"
 PROVIDER = "cz sandbox"
 NOT_FOUND = {"Title": "Not Found", "Status": 404, "Detail": "The resource you're looking for cannot be found"}
-TUNABLE = ("minute_limit", "day_limit", "concurrent_limit", "app_minute_limit", "access_token_seconds",
-           "refresh_grace_seconds", "idempotency_seconds")
-FLOAT_TUNABLE = ("refresh_grace_seconds", "idempotency_seconds")
+TUNABLE = ("minute_limit", "minute_window_seconds", "day_limit", "concurrent_limit", "app_minute_limit",
+           "access_token_seconds", "refresh_grace_seconds", "idempotency_seconds")
+FLOAT_TUNABLE = ("minute_window_seconds", "refresh_grace_seconds", "idempotency_seconds")
 
 
 @dataclass
@@ -115,6 +115,7 @@ class XeroSandboxConfig:
     access_token_seconds: int = 1800
     refresh_grace_seconds: float = 1800.0
     minute_limit: int = 60
+    minute_window_seconds: float = 60.0  # Xero's is a minute; tests scale it down (e.g. 12 calls per 6 s)
     day_limit: int = 5000
     concurrent_limit: int = 5
     app_minute_limit: int = 10000
@@ -124,8 +125,9 @@ class XeroSandboxConfig:
 # ---------------------------------------------------------------- rate limits
 
 class RateLimiter:
-    """Xero's per-organisation limits: fixed 60 s windows that start at a tenant's first call (so each tenant
-    resets at its own time), a UTC-day budget, calls in flight, and one app-wide minute window."""
+    """Xero's per-organisation limits: fixed windows of ``minute_window_seconds`` (60) that start at a tenant's
+    first call (so each tenant resets at its own time), a UTC-day budget, calls in flight, and one app-wide
+    minute window."""
 
     def __init__(self, config: XeroSandboxConfig):
         self.config = config
@@ -161,7 +163,7 @@ class RateLimiter:
 
     def _windows(self, tenant: str, now: float) -> tuple[list[float], list[Any]]:
         minute = self.minute.get(tenant)
-        if minute is None or now >= minute[0] + 60:
+        if minute is None or now >= minute[0] + self.config.minute_window_seconds:
             minute = self.minute[tenant] = [now, 0]
         today = datetime.fromtimestamp(now, tz=UTC).date()
         day = self.day.get(tenant)
@@ -180,7 +182,7 @@ class RateLimiter:
                 midnight = datetime.combine(day[0] + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
                 return "day", max(1, math.ceil(midnight.timestamp() - now))
             if minute[1] >= self.config.minute_limit:
-                return "minute", max(1, math.ceil(minute[0] + 60 - now))
+                return "minute", max(1, math.ceil(minute[0] + self.config.minute_window_seconds - now))
             if self.app[1] >= self.config.app_minute_limit:
                 return "appminute", None
             minute[1] += 1
@@ -205,26 +207,54 @@ class RateLimiter:
             }
 
 
+class _StatusSeen:
+    """Wraps ASGI ``send`` to note the status answered; keeps ``__self__`` (a dropped-connection fault reaches
+    the server's transport through it)."""
+
+    def __init__(self, send: Any):
+        self.send, self.status = send, None
+        self.__self__ = getattr(send, "__self__", None)
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "http.response.start":
+            self.status = int(message.get("status", 0))
+        await self.send(message)
+
+
 class XeroFaultMiddleware(FaultMiddleware):
     """FaultMiddleware that also holds the concurrency slot, so an injected delay counts as a call in progress
-    (a slow Xero answer is exactly when a client's sixth parallel call gets ``429 concurrent``)."""
+    (a slow Xero answer is exactly when a client's sixth parallel call gets ``429 concurrent``), and times every
+    API call from its arrival to its answer: the call log's ``started`` and ``ended`` (epoch seconds), also for
+    calls a fault answered before the simulator saw them (logged with ``fault: true``)."""
 
-    def __init__(self, app: Any, injector: FaultInjector, default_response: Any, limiter: RateLimiter):
+    def __init__(self, app: Any, injector: FaultInjector, default_response: Any, limiter: RateLimiter,
+                 log: Any = None):
         super().__init__(app, injector, default_response=default_response)
         self.limiter = limiter
+        self.log = log
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith((API_PREFIX + "/", PAYROLL_PREFIX + "/")):
             await super().__call__(scope, receive, send)
             return
         tenant = next((v.decode() for k, v in scope.get("headers", []) if k.lower() == b"xero-tenant-id"), None)
+        scope["cz.started"] = time.time()
         admitted = self.limiter.enter(tenant)
         scope["cz.concurrency_ok"] = admitted
+        answer = _StatusSeen(send)
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, answer)
         finally:
             if admitted:
                 self.limiter.leave(tenant)
+            entry = scope.get("cz.call")
+            if entry is not None:
+                entry["ended"] = time.time()
+            elif self.log is not None:  # answered by a fault before the simulator saw it
+                self.log({"ts": time.time(), "method": scope["method"], "path": scope["path"],
+                          "status": answer.status,
+                          "tenant_id": (tenant or "").strip().lower() or None, "in_flight": None,
+                          "started": scope["cz.started"], "ended": time.time(), "fault": True})
 
 
 # ---------------------------------------------------------------- responses
@@ -409,10 +439,16 @@ class XeroSimulator:
 
     # ------------------------------------------------------------ accounting API
     def _log(self, request: Request, status: int, tenant: str | None) -> None:
+        entry = {"ts": time.time(), "method": request.method, "path": request.url.path, "status": status,
+                 "tenant_id": tenant, "in_flight": self.limiter.in_flight(tenant),
+                 "started": request.scope.get("cz.started"), "ended": None}
+        request.scope["cz.call"] = entry  # the middleware stamps ``ended`` once the answer is sent
         with self.lock:
-            self.calls.append({"ts": time.time(), "method": request.method, "path": request.url.path,
-                               "status": status, "tenant_id": tenant,
-                               "in_flight": self.limiter.in_flight(tenant)})
+            self.calls.append(entry)
+
+    def log_call(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.calls.append(entry)
 
     async def api(self, request: Request) -> Response:
         body = await request.body()
@@ -868,10 +904,12 @@ class XeroSimulator:
         return _json(200, rule.describe())
 
     async def admin_calls(self, request: Request) -> Response:
+        """The call log, oldest first; ``?tenant_id=`` keeps one organisation's calls."""
         with self.lock:
             if request.method == "DELETE":
                 self.calls.clear()
-            return _json(200, list(self.calls))
+            wanted = (request.query_params.get("tenant_id") or "").strip().lower()
+            return _json(200, [dict(c) for c in self.calls if not wanted or c.get("tenant_id") == wanted])
 
     async def admin_config(self, request: Request) -> Response:
         if request.method == "POST":
@@ -1090,6 +1128,6 @@ def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddlew
         Route("/_sandbox/payroll_calendars/{calendar_id}", sim.admin_payroll_calendar, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
-    wrapped = XeroFaultMiddleware(app, sim.faults, _default_fault_response(config), sim.limiter)
+    wrapped = XeroFaultMiddleware(app, sim.faults, _default_fault_response(config), sim.limiter, sim.log_call)
     wrapped.simulator = sim  # type: ignore[attr-defined]
     return wrapped

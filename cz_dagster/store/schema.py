@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -202,3 +203,22 @@ reference_items = Table(
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
     Column("removed_at", UTCDateTime),
 )
+
+# Xero's limits are per organisation (and app), not per run: every run and process of the tenant paces its calls
+# to one organisation through these rows (cz_dagster/store/xero_rate.py). Times are epoch seconds.
+xero_rate_orgs = Table(
+    "xero_rate_orgs", tenant_metadata,
+    Column("org", String(64), primary_key=True),  # the Xero tenant id
+    Column("blocked_until", Float(precision=53)),  # a 429's Retry-After, for every run of the organisation
+    Column("learned_budget", Integer),  # calls per window Xero allowed when it answered 429 (minute)
+    Column("learned_at", Float(precision=53)),
+)
+
+xero_rate_calls = Table(
+    "xero_rate_calls", tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org", String(64), nullable=False),
+    Column("started", Float(precision=53), nullable=False),
+    Column("ended", Float(precision=53)),  # null while in flight
+)
+Index("ix_xero_rate_calls_org", xero_rate_calls.c.org, xero_rate_calls.c.started)

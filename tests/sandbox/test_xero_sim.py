@@ -32,8 +32,9 @@ ADL = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
 MEL = demo.LOCATIONS["melbourne"]["xero_tenant_id"]
 CID, SECRET = demo.XERO_CLIENT_ID, demo.XERO_CLIENT_SECRET
 REDIRECT = "http://localhost:8765/callback"
-DEFAULTS = {"minute_limit": 60, "day_limit": 5000, "concurrent_limit": 5, "app_minute_limit": 10000,
-            "access_token_seconds": 1800, "refresh_grace_seconds": 1800, "idempotency_seconds": 360}
+DEFAULTS = {"minute_limit": 60, "minute_window_seconds": 60, "day_limit": 5000, "concurrent_limit": 5,
+            "app_minute_limit": 10000, "access_token_seconds": 1800, "refresh_grace_seconds": 1800,
+            "idempotency_seconds": 360}
 SPEC_DIR = Path(__file__).resolve().parents[1] / "xero_openapi"
 ZERO = "00000000-0000-0000-0000-000000000000"
 # openapi-core warns that it cannot check the specs' OAuth2 security scheme; auth is tested directly here.
@@ -583,7 +584,9 @@ def test_minute_and_day_limits(sdk: Any, http: httpx.Client) -> None:
     assert r.status_code == 429 and r.headers["X-Rate-Limit-Problem"] == "appminute"
     calls = http.get("/_sandbox/calls").json()
     assert [c["status"] for c in calls] == [200, 429]
-    assert set(calls[0]) == {"ts", "method", "path", "status", "tenant_id", "in_flight"}
+    assert set(calls[0]) == {"ts", "method", "path", "status", "tenant_id", "in_flight", "started", "ended"}
+    assert calls[0]["started"] <= calls[0]["ended"] <= calls[1]["started"] <= calls[1]["ended"]
+    assert [c["tenant_id"] for c in http.get("/_sandbox/calls", params={"tenant_id": ADL.upper()}).json()] == [ADL]
 
 
 def test_concurrent_limit(http: httpx.Client, url: str) -> None:

@@ -246,7 +246,7 @@ def timesheet_hours(sandbox, store) -> tuple[dict, dict]:  # noqa: ANN001
 def test_timesheets_exactly_once_after_a_kill(demo_env, zygote, point):
     sandbox = demo_env.sandbox
     run_assets(demo_env.store_env, ["xero/staff", *PAYROLL_REF], MEL)
-    kill_at(demo_env, zygote, point, MEL, ["xero/timesheets"])
+    kill_at(demo_env, zygote, point, MEL, ["xero/timesheets"], batch_size=5)  # several pages of timesheets
     meta = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
     assert meta["failed"] == 0, meta.get("errors")
     keys = Counter((t["EmployeeID"], t["StartDate"]) for t in sandbox.org("melbourne")["timesheets"])

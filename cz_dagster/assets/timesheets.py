@@ -23,7 +23,7 @@ from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResourc
 from cz_dagster.resources.xero import XeroApiError, XeroClient
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
-from cz_dagster.sync.hashing import stable_hash
+from cz_dagster.sync.hashing import chunked, stable_hash
 from cz_dagster.sync.timesheets import (
     DEFAULT_PAYROLL_STATUSES,
     Calendar,
@@ -53,6 +53,18 @@ def _day(value: Any) -> date:
         ms = int(text[6:].split("+")[0].split("-")[0].rstrip(")/"))
         return datetime.fromtimestamp(ms / 1000, UTC).date()
     return date.fromisoformat(text[:10])
+
+
+def _element_errors(exc: XeroApiError, n: int) -> list[str | None]:
+    """Each sent timesheet's own validation messages (Xero answers the elements in the order sent)."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    elements = data.get("Timesheets") if isinstance(data.get("Timesheets"), list) else []
+    out: list[str | None] = []
+    for i in range(n):
+        element = elements[i] if i < len(elements) and isinstance(elements[i], dict) else {}
+        messages = [v.get("Message") for v in element.get("ValidationErrors") or [] if isinstance(v, dict)]
+        out.append("; ".join(m for m in messages if m) or None)
+    return out
 
 
 def _errors_of(exc: XeroApiError) -> str:
@@ -137,9 +149,15 @@ class TimesheetSync:
         existing = self.existing_timesheets(since)
         self.ledger.record([(f"{emp}:{start}", stable_hash(comparable(lines)), self.label(employees, emp, start))
                             for (emp, start), lines in wanted.items()])
+        creates: list[tuple[str, date, date, list[dict]]] = []
         for (emp, start), lines in sorted(wanted.items()):
             end = periods[next(k for k in periods if k[0] == emp and periods[k][0] == start)][1]
-            self.write(employees, emp, start, end, lines, existing.get((emp, start)))
+            if existing.get((emp, start)) is None:
+                creates.append((emp, start, end, lines))
+            else:
+                self.write(employees, emp, start, end, lines, existing[(emp, start)])
+        for batch in chunked(creates, self.xero_res.batch_size):
+            self.create_many(employees, batch)
         self.ledger.mark_error_many(self.errors)
         self.counts["failed"] = sum(1 for k in self.errors if not k[0].startswith("entry-"))
         return {**self.counts, "moved": self.moved, "errors": self.errors}
@@ -180,6 +198,50 @@ class TimesheetSync:
             if len(batch) < 100:
                 return out
             page += 1
+
+    def create_many(self, employees: dict, batch: list[tuple[str, date, date, list[dict]]], retry: bool = True
+                    ) -> None:
+        """New timesheets go to Xero many per call (the minute limit is 60 calls per organisation, and a first
+        sync has a timesheet per employee per period). Xero refuses the whole request when one element is
+        invalid: the refused elements get their own error and the rest are sent again, once."""
+        keys = [(f"{emp}:{start}", stable_hash(comparable(lines))) for emp, start, _end, lines in batch]
+        docs = [{"EmployeeID": emp, "StartDate": ms_date(start), "EndDate": ms_date(end), "Status": "DRAFT",
+                 "TimesheetLines": lines} for emp, start, end, lines in batch]
+        self.ledger.mark_sending(keys, f"timesheets-{keys[0][0]}-{keys[0][1]}-{len(keys)}")
+        try:
+            result = self.xc.call("payroll", self.xc.payroll.create_timesheet, timesheet=docs)
+        except XeroApiError as exc:
+            refused = _element_errors(exc, len(batch))
+            if not any(refused) or not retry:  # the request as a whole was refused: every element says why
+                for (emp, start, end, _lines), key, own in zip(batch, keys, refused or [None] * len(batch),
+                                                              strict=True):
+                    who = self.label(employees, emp, start)
+                    self.errors[key] = f"timesheet of {who} ({start} to {end}): Xero rejected it: " \
+                                       f"{own or _errors_of(exc)}"
+                return
+            again = []
+            for item, key, own in zip(batch, keys, refused, strict=True):
+                if own:
+                    emp, start, end, _lines = item
+                    self.errors[key] = (f"timesheet of {self.label(employees, emp, start)} ({start} to {end}): "
+                                        f"Xero rejected it: {own}")
+                else:
+                    again.append(item)
+            self.ledger.mark_pending([k for k, own in zip(keys, refused, strict=True) if not own],
+                                     "sent again without the timesheets Xero refused")
+            if again:
+                self.create_many(employees, again, retry=False)
+            return
+        saved = list(result.timesheets or [])
+        done = {}
+        for (emp, start, end, lines), key, ts in zip(batch, keys, saved, strict=False):
+            done[key] = str(getattr(ts, "timesheet_id", ""))
+            self.counts["created"] += 1
+            self.moved.append({"employee": self.label(employees, emp, start).rsplit(" ", 1)[0],
+                               "period": f"{start} to {end}", "how": "created",
+                               "hours": round(sum(sum(x["NumberOfUnits"]) for x in lines), 2)})
+        self.ledger.mark_done_many(done)
+        # an answer with fewer elements than sent: the rest stay 'sending' and the next run looks them up
 
     def write(self, employees: dict, emp: str, start: date, end: date, lines: list[dict], current: Any) -> None:
         key = (f"{emp}:{start}", stable_hash(comparable(lines)))

@@ -11,8 +11,8 @@ SQLite):
   *end*: Xero counts a call when it arrives, which is between the two, so whatever the latency no window of
   Xero's can see more than ``budget`` of them;
 - a 429 (minute) blocks every run of the organisation for its Retry-After, and lowers the budget to what Xero
-  evidently allowed (at most the calls then in the window, less one; at least half the budget, so one stray
-  429 does not stall the organisation); the lowered budget holds for 60 windows.
+  evidently allowed (at most the calls then in the window, less one; at least half the configured budget, so
+  stray 429s do not stall the organisation); the lowered budget holds for 60 windows.
 """
 
 from __future__ import annotations
@@ -112,7 +112,9 @@ class XeroPacer:
             now = time.time()
             in_window = len(self._slots(conn, now))  # this call's own slot included
             current = self._budget(row, now)
-            learned = max(1, min(current - 1, max(in_window - 1, current // 2)))
+            # the floor is half the *configured* budget: halving the learned one would compound, and a run of
+            # stray 429s (the soak injects them) would collapse the pace to one call a minute
+            learned = max(1, self.budget // 2, min(current - 1, in_window - 1))
             values: dict = {"learned_budget": learned, "learned_at": now}
             if retry_after:
                 values["blocked_until"] = max(row.get("blocked_until") or 0.0, now + retry_after)

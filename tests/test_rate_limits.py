@@ -239,3 +239,24 @@ def test_day_budget_spent_by_overlapping_runs_then_the_next_day(demo_env):
         assert meta["failed"] == 0 and meta["deferred"] == 0, (partition, meta)
     in_xero = assert_exactly_once(sandbox, "adelaide", expected)
     assert len([i for i in in_xero.values() if i["Type"] == "ACCREC"]) == len(expected)
+
+
+def test_day_budget_spent_while_making_contacts(demo_env):
+    """The day runs out in the contacts step (its first PUT): the run still succeeds, the companies and their
+    invoices wait (pending, not in error); the next day everything lands exactly once."""
+    sandbox = demo_env.sandbox
+    expected = cw_export(sandbox, "adelaide")
+    configure(sandbox, day_limit=1)  # the contacts GET, then the day is spent
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    contacts, invoices = metadata(result, "xero/contacts"), metadata(result, "xero/invoices")
+    print(f"\nday spent in contacts: contacts deferred {contacts.get('deferred')}, invoices deferred "
+          f"{invoices['deferred']}, failed {invoices['failed']}")
+    assert result.success and contacts["failed"] == 0 and contacts["deferred"] > 0
+    assert invoices["failed"] == 0 and invoices["deferred"] > 0 and invoices["posted"] == 0
+    assert set(Ledger(demo_env.store, "demo", "adelaide", "invoices").counts()) <= {"pending", "done"}
+    assert set(Ledger(demo_env.store, "demo", "adelaide", "contacts").counts()) <= {"pending", "done"}
+    configure(sandbox, day_limit=5000)  # the next day
+    again = run_assets(demo_env.store_env, MONEY, ADL)
+    meta = metadata(again, "xero/invoices")
+    assert meta["failed"] == 0 and meta["deferred"] == 0 and meta["posted"] == len(expected) - invoices["posted"]
+    assert_exactly_once(sandbox, "adelaide", expected)

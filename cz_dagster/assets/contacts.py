@@ -17,6 +17,7 @@ from cz_dagster.assets.common import (
     xero,
 )
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.resources.xero import XeroDailyLimitReached
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.contacts import match_companies, to_xero_contact
@@ -24,6 +25,7 @@ from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 
 CONTACTS_KEY = AssetKey(["xero", "contacts"])
 MAPPING_KIND = "company_contact"
+NAME_TAKEN = "is already assigned to another contact"
 
 
 def fetch_all_contacts(xc, surface: str = "contacts", page_size: int = 1000) -> list[dict[str, Any]]:  # noqa: ANN001
@@ -53,7 +55,8 @@ def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: Xer
     ledger = Ledger(store, tenant, loc, surface, scope.run_id)
     moved: list[dict[str, Any]] = []
     errors: dict[tuple[str, str], str] = {}
-    counts = {"matched": 0, "created": 0, "failed": 0, "already_mapped": len(needed) - len(missing)}
+    counts = {"matched": 0, "created": 0, "failed": 0, "deferred": 0,
+              "already_mapped": len(needed) - len(missing)}
     if not missing:
         return {**counts, "moved": moved, "errors": errors}
 
@@ -68,52 +71,78 @@ def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: Xer
                 f"unknown company: ConnectWise company {ref.get('name') or ref.get('identifier')!r} (id {cid}) is on "
                 "an unposted document but does not exist in ConnectWise company/companies")
 
-    xc = xero(scope, xero_res)
-    found = [companies[cid] for cid in missing if cid in companies]
-    matches = match_companies(found, fetch_all_contacts(xc, surface)) if found else []
-    to_create: list[dict[str, Any]] = []
-    done: dict[tuple[str, str], str] = {}
-    for m in matches:
-        key = (str(m.company_id), versions[m.company_id])
-        if m.how == "archived":
-            errors[key] = m.detail
-        elif m.how == "create":
-            to_create.append(companies[m.company_id])
-        else:
-            mappings.put(str(m.company_id), m.contact_id or "", m.contact_name, "matched")
-            done[key] = m.contact_id or ""
-            counts["matched"] += 1
-            moved.append({"company": companies[m.company_id].get("name"), "contact": m.contact_name,
-                          "how": f"matched by {m.how.replace('_', ' ')}", "contact_id": m.contact_id})
-    ledger.mark_done_many(done)
+    try:
+        xc = xero(scope, xero_res)
+        found = [companies[cid] for cid in missing if cid in companies]
+        matches = match_companies(found, fetch_all_contacts(xc, surface)) if found else []
+        to_create: list[dict[str, Any]] = []
+        taken: dict[tuple[str, str], dict[str, Any]] = {}
+        done: dict[tuple[str, str], str] = {}
+        for m in matches:
+            key = (str(m.company_id), versions[m.company_id])
+            if m.how == "archived":
+                errors[key] = m.detail
+            elif m.how == "create":
+                to_create.append(companies[m.company_id])
+            else:
+                mappings.put(str(m.company_id), m.contact_id or "", m.contact_name, "matched")
+                done[key] = m.contact_id or ""
+                counts["matched"] += 1
+                moved.append({"company": companies[m.company_id].get("name"), "contact": m.contact_name,
+                              "how": f"matched by {m.how.replace('_', ' ')}", "contact_id": m.contact_id})
+        ledger.mark_done_many(done)
 
-    for batch in chunked(to_create, xero_res.batch_size):
-        keys = [(str(c["id"]), versions[int(c["id"])]) for c in batch]
-        docs = []
-        for company, key in zip(batch, keys, strict=True):
-            try:
-                docs.append((company, key, to_xero_contact(company)))
-            except ValueError as exc:
-                errors[key] = str(exc)
-        if not docs:
-            continue
-        attempt = 1 + max(r.attempts for r in ledger.rows([k[0] for _, k, _ in docs]))
-        idem = idempotency_key(f"contacts-{surface}", loc, [k for _, k, _ in docs], attempt)
-        ledger.mark_sending([k for _, k, _ in docs], idem)
-        result = xc.call(surface, xc.accounting.create_contacts, contacts={"Contacts": [d for _, _, d in docs]},
-                         summarize_errors=False, idempotency_key=idem)
-        created: dict[tuple[str, str], str] = {}
-        for (company, key, _doc), element in zip(docs, result.contacts or [], strict=False):
-            if str(element.status_attribute_string or "OK").upper().endswith("ERROR"):
-                messages = "; ".join(v.message for v in (element.validation_errors or []) if v.message)
-                errors[key] = f"Xero rejected contact {company.get('name')!r}: {messages or 'no reason given'}"
+        for batch in chunked(to_create, xero_res.batch_size):
+            keys = [(str(c["id"]), versions[int(c["id"])]) for c in batch]
+            docs = []
+            for company, key in zip(batch, keys, strict=True):
+                try:
+                    docs.append((company, key, to_xero_contact(company)))
+                except ValueError as exc:
+                    errors[key] = str(exc)
+            if not docs:
                 continue
-            mappings.put(str(company["id"]), str(element.contact_id), element.name, "created")
-            created[key] = str(element.contact_id)
-            counts["created"] += 1
-            moved.append({"company": company.get("name"), "contact": element.name, "how": "created",
-                          "contact_id": str(element.contact_id)})
-        ledger.mark_done_many(created)
+            attempt = 1 + max(r.attempts for r in ledger.rows([k[0] for _, k, _ in docs]))
+            idem = idempotency_key(f"contacts-{surface}", loc, [k for _, k, _ in docs], attempt)
+            ledger.mark_sending([k for _, k, _ in docs], idem)
+            result = xc.call(surface, xc.accounting.create_contacts, contacts={"Contacts": [d for _, _, d in docs]},
+                             summarize_errors=False, idempotency_key=idem)
+            created: dict[tuple[str, str], str] = {}
+            for (company, key, _doc), element in zip(docs, result.contacts or [], strict=False):
+                if str(element.status_attribute_string or "OK").upper().endswith("ERROR"):
+                    messages = "; ".join(v.message for v in (element.validation_errors or []) if v.message)
+                    if NAME_TAKEN in messages:  # made meanwhile (by a run of another location into this org)
+                        taken[key] = company
+                        continue
+                    errors[key] = f"Xero rejected contact {company.get('name')!r}: {messages or 'no reason given'}"
+                    continue
+                mappings.put(str(company["id"]), str(element.contact_id), element.name, "created")
+                created[key] = str(element.contact_id)
+                counts["created"] += 1
+                moved.append({"company": company.get("name"), "contact": element.name, "how": "created",
+                              "contact_id": str(element.contact_id)})
+            ledger.mark_done_many(created)
+        if taken:  # matched now, as they would have been had they existed when the contacts were read
+            rematched = {m.company_id: m for m in match_companies(list(taken.values()),
+                                                                  fetch_all_contacts(xc, surface))}
+            adopted: dict[tuple[str, str], str] = {}
+            for key, company in taken.items():
+                m = rematched.get(int(company["id"]))
+                if m is None or m.how in ("create", "archived"):
+                    errors[key] = (f"Xero rejected contact {company.get('name')!r}: the name is taken but no "
+                                   "contact with it could be matched")
+                    continue
+                mappings.put(str(company["id"]), m.contact_id or "", m.contact_name, "matched")
+                adopted[key] = m.contact_id or ""
+                counts["matched"] += 1
+                moved.append({"company": company.get("name"), "contact": m.contact_name,
+                              "how": "matched (made meanwhile by another run)", "contact_id": m.contact_id})
+            ledger.mark_done_many(adopted)
+    except XeroDailyLimitReached:
+        # the day's budget is spent: what is not done waits for the next run (and so do its invoices)
+        waiting = [r.key for r in ledger.in_state("pending", "sending") if r.source_id in {str(c) for c in missing}]
+        ledger.mark_pending(waiting, "deferred: the organisation's daily Xero call budget was spent")
+        counts["deferred"] = len(waiting)
     ledger.mark_error_many(errors)
     counts["failed"] = len(errors)
     return {**counts, "moved": moved, "errors": errors}
@@ -152,7 +181,7 @@ def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_a
         metadata = {
             "xero_organisation": scope.org_label,
             "matched": out["matched"], "created": out["created"], "failed": out["failed"],
-            "already_mapped": out["already_mapped"], **scope.recorder.summary(),
+            "already_mapped": out["already_mapped"], "deferred": out["deferred"], **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["company", "contact", "how", "contact_id"]),
         }
         return writer_result(context, scope, out["errors"], metadata, ["contacts"])

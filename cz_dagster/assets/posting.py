@@ -146,6 +146,9 @@ class PostingSync:
         except XeroDailyLimitReached as exc:
             self.log.warning(f"{exc}: the remaining {self.kind.label}s wait for the next run")
             self.counts["deferred"] = len(self.ledger.in_state("pending", "sending"))
+        else:  # documents waiting for a contact the day's budget did not leave room to make
+            self.counts["deferred"] = sum(1 for r in self.ledger.in_state("pending")
+                                          if r.key in self.by_key and r.key not in self.errors)
         self.ledger.mark_error_many(self.errors)
         self.acknowledge()
         self.ledger.close_missing([d.id for d in docs] + stuck, "no longer unposted in ConnectWise")
@@ -226,9 +229,12 @@ class PostingSync:
     def send(self, rows: list[LedgerRow]) -> None:
         ready: list[tuple[LedgerRow, dict[str, Any]]] = []
         contact_problems = self.contact_problems()
+        contact_waiting = self.contacts_deferred()
         for row in rows:
             doc = self.by_key[row.key]
             contact_id = self.contact_ids.get(str(doc.company_id))
+            if contact_id is None and str(doc.company_id) in contact_waiting:
+                continue  # its contact was deferred (the day's Xero budget): the document waits with it, pending
             if contact_id is None and str(doc.company_id) in contact_problems:
                 # the contact step already knows why (an archived contact, a rejected one): say that, not
                 # "unknown customer", so the fix is the one the finance lead can act on
@@ -252,6 +258,11 @@ class PostingSync:
             ready.append((row, xero_doc))
         for batch in chunked(ready, self.xero_res.batch_size):
             self.send_batch(batch)
+
+    def contacts_deferred(self) -> set[str]:
+        """Companies whose contact is still to be made (the contacts step stopped on the day's Xero budget)."""
+        ledger = Ledger(self.scope.store, self.scope.tenant.slug, self.scope.location.slug, self.kind.contact_surface)
+        return {r.source_id for r in ledger.in_state("pending")}
 
     def contact_problems(self) -> dict[str, str]:
         """Companies whose contact matching or creation failed, with the reason, by ConnectWise company id."""

@@ -72,8 +72,10 @@ class SoakConfig:
 def fault_specs(rate: float, seed: int) -> list[dict[str, Any]]:
     """Mixed failures adding up to ``rate`` of the calls (each rule draws independently)."""
     kinds: list[tuple[float, dict[str, Any]]] = [
-        (0.15, {"kind": "status", "status": 429, "headers": {"Retry-After": "1"}}),
-        (0.10, {"kind": "status", "status": 429}),
+        (0.10, {"kind": "status", "status": 429,
+                "headers": {"Retry-After": "1", "X-Rate-Limit-Problem": "concurrent"}}),
+        (0.05, {"kind": "status", "status": 429, "headers": {"Retry-After": "2", "X-Rate-Limit-Problem": "minute"}}),
+        (0.10, {"kind": "status", "status": 429, "headers": {"Retry-After": "", "X-Rate-Limit-Problem": ""}}),
         (0.10, {"kind": "status", "status": 500}),
         (0.10, {"kind": "status", "status": 502}),
         (0.10, {"kind": "status", "status": 503}),

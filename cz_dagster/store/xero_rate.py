@@ -12,7 +12,7 @@ SQLite):
   Xero's can see more than ``budget`` of them;
 - a 429 (minute) blocks every run of the organisation for its Retry-After, and lowers the budget to what Xero
   evidently allowed (at most the calls then in the window, less one; at least half the configured budget, so
-  stray 429s do not stall the organisation); the lowered budget holds for 60 windows.
+  stray 429s do not stall the organisation); the lowered budget holds for ``LEARNED_WINDOWS`` windows.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
 
 RATE_TABLES = (s.xero_rate_orgs, s.xero_rate_calls)
+LEARNED_WINDOWS = 5  # how long a budget lowered by a 429 holds: long enough to calm a burst, not to starve a day
 _ready: set[tuple[int, str]] = set()
 
 
@@ -65,7 +66,7 @@ class XeroPacer:
 
     def _budget(self, row: dict, now: float) -> int:
         learned, at = row.get("learned_budget"), row.get("learned_at")
-        if learned and at and now - at < 60 * self.window:
+        if learned and at and now - at < LEARNED_WINDOWS * self.window:
             return max(1, min(self.budget, int(learned)))
         return self.budget
 

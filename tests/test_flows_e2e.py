@@ -366,3 +366,47 @@ def test_preflight_archived_contact_tax_rate_and_tracking(demo_env):
     assert "tracking option 'Darwin' is archived" in Ledger(demo_env.store, "demo", "adelaide", "invoices").rows(
         [next(r.source_id for r in Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("error")
               if r.label == "PF-DARWIN")])[0].last_error
+
+
+def test_contact_made_meanwhile_by_another_run_is_matched(demo_env):
+    """Two runs into one organisation (two locations) may both create a customer's contact; Xero refuses the
+    second ("The contact name ... is already assigned to another contact"): the loser matches the contact the
+    winner made instead of leaving the company (and its invoices) in error. Made deterministic here: the contact
+    appears in Xero while this run's create is held."""
+    import threading
+    import time
+
+    sandbox = demo_env.sandbox
+    tid = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
+    contacts = sandbox.org("adelaide")["contacts"]
+    known = {str(c.get(k) or "").casefold() for c in contacts for k in ("Name", "ContactNumber", "AccountNumber")}
+    company = next(c for c in sandbox.cw_state()["companies"] if not c.get("isVendorFlag")
+                   and c["name"].casefold() not in known and c["identifier"].casefold() not in known)
+    sandbox.post("connectwise", "/_sandbox/unpostedinvoices", {
+        "locationId": demo.LOCATIONS["adelaide"]["cw_location_id"], "companyId": company["id"],
+        "invoiceNumber": "RACE-1", "lines": [{"description": "Support", "quantity": 1, "unitPrice": 100,
+                                              "accountNumber": "200", "taxCodeXref": "OUTPUT"}]})
+    rule = sandbox.fault("xero", path="/api.xro/2.0/Contacts", method="PUT", kind="delay", delay=2.0, count=1)
+    made: dict = {}
+
+    def other_run() -> None:  # the other location's run wins the race while ours is held
+        deadline = time.monotonic() + 60
+        while any(r["id"] == rule["id"] for r in httpx.get(f"{sandbox.xero_url}/_sandbox/faults").json()):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        made.update(sandbox.post("xero", "/_sandbox/contacts", {"tenant_id": tid, "Name": company["name"]}))
+
+    racer = threading.Thread(target=other_run)
+    racer.start()
+    result = run_assets(demo_env.store_env, MONEY, ADL)
+    racer.join()
+    assert made, "the other run never made its contact"
+    meta = metadata(result, "xero/contacts")
+    assert meta["failed"] == 0 and metadata(result, "xero/invoices")["failed"] == 0
+    mapped = Mappings(demo_env.store, "demo", "adelaide", "company_contact").all()[str(company["id"])]
+    assert mapped.target_id == made["ContactID"]
+    names = Counter(c["Name"] for c in sandbox.org("adelaide")["contacts"])
+    assert names[company["name"]] == 1
+    race = next(i for i in sandbox.org("adelaide")["invoices"] if i["InvoiceNumber"] == "RACE-1")
+    assert race["Contact"]["ContactID"] == made["ContactID"]

@@ -341,7 +341,12 @@ def soak(config: SoakConfig, out: Any = sys.stdout) -> dict[str, Any]:
             instance.add_dynamic_partitions(tenant_location.name, partitions)
             store_resource = StoreResource(data_dir=tmp, database_url=config.database_url,
                                            secret_keys=settings.secret_keys)
-            log = []
+            log: list[str] = []
+
+            def note(line: str) -> None:  # progress as it happens; the report repeats it
+                log.append(line)
+                print(line, file=out, flush=True)
+
             for round_no in range(1, config.fault_rounds + 1):
                 for world in worlds:
                     if round_no > 1:
@@ -354,7 +359,7 @@ def soak(config: SoakConfig, out: Any = sys.stdout) -> dict[str, Any]:
                         world.post("xero", "/_sandbox/tokens/expire")
                 failed = run_round(store_resource, instance, partitions)
                 down = ", ConnectWise down" if round_no in config.outage_rounds else ""
-                log.append(f"round {round_no} (faults{down})"
+                note(f"round {round_no} (faults{down})"
                            f": {failed}/{len(partitions)} runs failed")
                 for world in worlds:
                     world.clear_faults()
@@ -363,7 +368,7 @@ def soak(config: SoakConfig, out: Any = sys.stdout) -> dict[str, Any]:
             for settle in range(1, config.max_settle_rounds + 1):
                 failed = run_round(store_resource, instance, partitions)
                 figures = merge([w.measure(store) for w in worlds])
-                log.append(f"settle round {settle}: {failed}/{len(partitions)} runs failed; "
+                note(f"settle round {settle}: {failed}/{len(partitions)} runs failed; "
                            + ", ".join(f"{f} lost {figures[f].lost}" for f in FLOWS))
                 if all(f.ok for f in figures.values()) and failed == 0:
                     converged_at = settle
@@ -393,8 +398,6 @@ def merge(parts: list[dict[str, Figures]]) -> dict[str, Figures]:
 
 
 def print_report(config: SoakConfig, report: dict[str, Any], out: Any) -> None:
-    for line in report["log"]:
-        print(line, file=out)
     print(f"\nsoak: {config.tenants} tenant(s), {report['partitions']} partitions, {config.fault_rounds} fault rounds "
           f"at {config.fault_rate:.0%} failing calls (ConnectWise down in rounds {list(config.outage_rounds)}, "
           f"token expired in round {config.expire_token_round}), {report['wall']:.0f} s", file=out)

@@ -791,16 +791,11 @@ class ConnectWiseSimulator:
                            "procurement_per_location": procurement})
 
     async def admin_faults(self, request: Request) -> Response:
-        if request.method == "GET":
-            return _json(200, self.faults.rules())
-        if request.method == "DELETE":
-            self.faults.clear()
-            return _json(200, [])
         try:
-            rule = self.faults.add(_parse_body(await request.body()))
+            body = _parse_body(await request.body()) if request.method == "POST" else None
         except (ApiError, TypeError, ValueError) as exc:
             return _json(400, {"error": str(exc)})
-        return _json(200, rule.describe())
+        return _json(*self.faults.admin(request.method, body))
 
     async def admin_calls(self, request: Request) -> Response:
         with self.lock:

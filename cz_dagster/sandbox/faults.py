@@ -119,6 +119,20 @@ class FaultInjector:
         with self._lock:
             return [r.describe() for r in self._rules]
 
+    def admin(self, method: str, body: Any = None) -> tuple[int, Any]:
+        """``/_sandbox/faults`` for either simulator: GET lists the rules, DELETE clears them, POST adds one."""
+        if method == "GET":
+            return 200, self.rules()
+        if method == "DELETE":
+            self.clear()
+            return 200, []
+        try:
+            if not isinstance(body, dict):
+                raise ValueError("a fault is a JSON object")
+            return 200, self.add(body).describe()
+        except (TypeError, ValueError) as exc:
+            return 400, {"error": str(exc)}
+
     def pick(self, method: str, path: str) -> FaultRule | None:
         with self._lock:
             for rule in self._rules:

@@ -892,16 +892,11 @@ class XeroSimulator:
         return _json(200, {"reset": True, "kept_tokens": bool(body.get("keep_tokens"))})
 
     async def admin_faults(self, request: Request) -> Response:
-        if request.method == "GET":
-            return _json(200, self.faults.rules())
-        if request.method == "DELETE":
-            self.faults.clear()
-            return _json(200, [])
         try:
-            rule = self.faults.add(await _json_body(request))
+            body = await _json_body(request) if request.method == "POST" else None
         except (TypeError, ValueError) as exc:
             return _json(400, {"error": str(exc)})
-        return _json(200, rule.describe())
+        return _json(*self.faults.admin(request.method, body))
 
     async def admin_calls(self, request: Request) -> Response:
         """The call log, oldest first; ``?tenant_id=`` keeps one organisation's calls."""

@@ -278,3 +278,22 @@ def test_expired_token_with_a_failing_refresh_still_recovers(demo_env):
     assert result.success and meta["failed"] == 0 and meta["posted"] == len(expected)
     assert XeroTokens(demo_env.store, "demo").status() != "paused"
     assert_exactly_once(sandbox, "adelaide", expected)
+
+
+def test_connectwise_outage_fails_the_rest_of_the_run_fast(demo_env):
+    """ConnectWise answers 503 to everything: the first call spends its retries, then the run's other
+    ConnectWise steps fail at once with a clear message (not minutes each); the next run tries afresh."""
+    sandbox = demo_env.sandbox
+    sandbox.fault("connectwise", path="*", status=503, rate=1.0)
+    httpx.delete(f"{sandbox.cw_url}/_sandbox/calls")
+    keys = ["xero/bills", "xero/staff", "xero/contacts"]
+    result = run_assets(demo_env.store_env, keys, ADL, raise_on_error=False)
+    assert not result.success
+    failures = [e.event_specific_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert len(failures) == len(keys)
+    assert sum("ConnectWise unavailable" in m for m in failures) == len(keys) - 1
+    calls = httpx.get(f"{sandbox.cw_url}/_sandbox/calls").json()
+    assert len(calls) <= 6  # one call's attempts (the default retry policy), nothing after
+    httpx.delete(f"{sandbox.cw_url}/_sandbox/faults")
+    again = run_assets(demo_env.store_env, keys, ADL)
+    assert again.success

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,10 @@ from cz_dagster.store.db import Store, StoreError
 
 API_VERSION = "2025.1"
 _NEXT_RE = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+# (run id, site) -> why ConnectWise counts as down for the rest of that run, in this process
+_DOWN_IN_RUN: dict[tuple[str, str], str] = {}
 
 
 class ConnectWiseError(RuntimeError):
@@ -79,12 +84,29 @@ class ConnectWiseClient:
         self.http.close()
 
     # -- transport -------------------------------------------------------------------------------------------
+    @contextmanager
+    def _outage_guard(self) -> Iterator[None]:
+        """Once a call of a run has failed every attempt, ConnectWise is down for the rest of that run: its later
+        calls fail at once instead of each spending the whole retry budget again (an outage would otherwise
+        make every step of every partition wait minutes to fail). The next run tries afresh."""
+        key = (self.recorder.log.run_id, str(self.http.base_url))
+        if key[0] is not None and key in _DOWN_IN_RUN:
+            raise TransientError(f"ConnectWise unavailable: {_DOWN_IN_RUN[key]}; this run makes no further "
+                                 "ConnectWise calls, the next run tries again")
+        try:
+            yield
+        except TransientError as exc:
+            if key[0] is not None:
+                _DOWN_IN_RUN[key] = str(exc)
+            raise
+
     def request(self, method: str, path: str, *, surface: str, params: dict[str, Any] | None = None,
                 json: Any = None, url: str | None = None) -> httpx.Response:
         """One logical call, retried on transient failures; raises ConnectWiseError on other failures."""
-        for attempt in self.retry.retrying(on_retry=lambda _e: self.recorder.retried("connectwise")):
-            with attempt:
-                return self._once(method, url or path, surface=surface, params=params, json=json)
+        with self._outage_guard():
+            for attempt in self.retry.retrying(on_retry=lambda _e: self.recorder.retried("connectwise")):
+                with attempt:
+                    return self._once(method, url or path, surface=surface, params=params, json=json)
         raise AssertionError("unreachable")
 
     def _once(self, method: str, path: str, *, surface: str, params: dict[str, Any] | None,
@@ -191,6 +213,11 @@ class ConnectWiseClient:
         """A POST that is not idempotent (an invoice payment). After an ambiguous failure -- a dropped connection,
         a timeout, a 5xx -- ConnectWise may have made the record, so before sending again ``find`` looks for it;
         a blind retry would apply the same money twice."""
+        with self._outage_guard():
+            return self._create(path, body, surface=surface, find=find)
+
+    def _create(self, path: str, body: Any, *, surface: str,
+                find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
         for attempt in self.retry.retrying(on_retry=lambda _e: self.recorder.retried("connectwise")):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:

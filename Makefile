@@ -35,7 +35,7 @@ demo: venv
 test: venv
 	$(BIN)/ruff check cz_dagster tests benchmarks
 	$(BIN)/dagster definitions validate -m cz_dagster.definitions
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check cz_dagster tests benchmarks

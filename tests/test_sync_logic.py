@@ -15,7 +15,7 @@ from cz_dagster.sync.redact import MASK, redact_body, redact_url
 def txn(**over):  # noqa: ANN003, ANN201
     base = {"id": 5001, "documentNumber": "INV-5001", "documentDate": "2026-11-02T00:00:00Z",
             "dueDate": "2026-12-02T00:00:00Z", "company": {"id": 250, "identifier": "acme", "name": "Acme"},
-            "currency": {"currencyCode": "AUD"}, "total": 330.0, "glEntryIds": "11,12",
+            "currency": {"currencyCode": "AUD"}, "total": 330.0, "salesTax": 30.0, "glEntryIds": "11,12",
             "detail": [{"accountNumber": "200", "description": "Support", "quantity": 2, "itemPrice": 150.0,
                         "total": 300.0, "taxCodeXref": "OUTPUT"}]}
     base.update(over)

@@ -109,3 +109,21 @@ def test_time_entry_day_is_local_and_bill_due_date_from_terms():
     assert due_date({"dueDate": "2026-11-20T00:00:00Z", "dueDays": 30}, "2026-11-02") == "2026-11-20"
     with pytest.raises(RecordError, match="dueDays 'soon'"):
         due_date({"dueDays": "soon"}, "2026-11-02")
+
+
+@pytest.mark.parametrize("company, message", [
+    ("Acme Pty Ltd", "the company reference 'Acme Pty Ltd' is not a ConnectWise company"),
+    ({"id": "abc", "name": "Acme"}, "the company id 'abc' is not a number"),
+    ([250], "is not a ConnectWise company"),
+])
+def test_malformed_company_reference_fails_its_record(company, message):
+    """An export row whose company is not a company object fails alone, with the reason, instead of crashing
+    the run (a string where an object belongs used to raise AttributeError)."""
+    from cz_dagster.sync.bills import source_bills
+
+    [inv] = source_invoices({"transactions": [txn(company=company)]})
+    with pytest.raises(RecordError, match=message):
+        to_xero_invoice(inv, "contact-1")
+    [bill] = source_bills({"purchaseTransactions": [{"id": 7, "vendor": company, "glEntryIds": "1",
+                                                     "purchaseDetail": []}]})
+    assert any(message in e for e in bill.errors), bill.errors

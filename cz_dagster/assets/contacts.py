@@ -22,6 +22,7 @@ from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.contacts import match_companies, to_xero_contact
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
+from cz_dagster.sync.invoices import company_ref
 
 CONTACTS_KEY = AssetKey(["xero", "contacts"])
 MAPPING_KIND = "company_contact"
@@ -152,7 +153,7 @@ def companies_on(export: dict[str, Any], collection: str, *ref_keys: str) -> dic
     """The company references the export's documents carry (customers on invoices, vendors on procurement)."""
     needed: dict[int, dict[str, Any]] = {}
     for txn in export.get(collection) or []:
-        ref = next((txn.get(k) for k in ref_keys if txn.get(k)), None) or {}
+        ref = company_ref(next((txn.get(k) for k in ref_keys if txn.get(k)), None))[0]  # a bad one fails its record
         if ref.get("id") is not None:
             needed[int(ref["id"])] = ref
     return needed

@@ -12,7 +12,17 @@ from decimal import ROUND_HALF_UP
 from typing import Any
 
 from cz_dagster.sync.hashing import stable_hash
-from cz_dagster.sync.invoices import CENT, RecordError, SourceDoc, iso_date, money, parse_gl_entry_ids, xero_lines
+from cz_dagster.sync.invoices import (
+    CENT,
+    RecordError,
+    SourceDoc,
+    company_ref,
+    currency_code,
+    iso_date,
+    money,
+    parse_gl_entry_ids,
+    xero_lines,
+)
 
 BILL_PRICE_KEYS = ("itemCost", "cost", "unitCost")
 
@@ -20,7 +30,7 @@ BILL_PRICE_KEYS = ("itemCost", "cost", "unitCost")
 def version_of(txn: dict[str, Any]) -> str:
     lines = [{k: line.get(k) for k in ("accountNumber", "description", "quantity", "cost", "itemCost", "total",
                                        "taxCodeXref")} for line in txn.get("purchaseDetail") or []]
-    vendor = txn.get("vendor") or txn.get("company") or {}
+    vendor = company_ref(txn.get("vendor") or txn.get("company"))[0]
     return stable_hash({"number": txn.get("vendorInvoiceNumber"), "date": txn.get("vendorInvoiceDate"),
                         "purchase": txn.get("purchaseDate"), "due": txn.get("dueDate"), "vendor": vendor.get("id"),
                         "total": txn.get("total"), "freight": txn.get("freightAmount"), "lines": lines})
@@ -29,15 +39,17 @@ def version_of(txn: dict[str, Any]) -> str:
 def source_bills(export: dict[str, Any]) -> list[SourceDoc]:
     out: list[SourceDoc] = []
     for txn in export.get("purchaseTransactions") or []:
-        vendor = txn.get("vendor") or txn.get("company") or {}
-        errors: list[str] = []
+        vendor, bad_vendor = company_ref(txn.get("vendor") or txn.get("company"))
+        errors: list[str] = [bad_vendor] if bad_vendor else []
         try:
             gl_ids = parse_gl_entry_ids(txn.get("glEntryIds"))
         except RecordError as exc:
-            gl_ids, errors = [], [str(exc)]
+            gl_ids = []
+            errors.append(str(exc))
         sid = str(txn.get("id") or txn.get("documentNumber"))
         label = str(txn.get("vendorInvoiceNumber") or txn.get("documentNumber") or sid)
-        out.append(SourceDoc(id=sid, number=label, company_id=vendor.get("id"),
+        out.append(SourceDoc(id=sid, number=label,
+                             company_id=int(vendor["id"]) if vendor.get("id") is not None else None,
                              company_name=str(vendor.get("name") or vendor.get("identifier") or "?"),
                              gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors,
                              reference=f"CW-PROC-{sid}"))
@@ -88,7 +100,7 @@ def to_xero_bill(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHO
         "Status": status,
         "LineItems": lines,
     }
-    currency = (txn.get("currency") or {}).get("currencyCode")
+    currency = currency_code(txn)
     if currency:
         bill["CurrencyCode"] = currency
     return bill

@@ -77,23 +77,45 @@ def version_of(txn: dict[str, Any]) -> str:
     ]
     return stable_hash({
         "number": txn.get("documentNumber"), "date": txn.get("documentDate"), "due": txn.get("dueDate"),
-        "company": (txn.get("company") or {}).get("id"), "currency": (txn.get("currency") or {}).get("currencyCode"),
+        "company": company_ref(txn.get("company"))[0].get("id"), "currency": currency_code(txn),
         "total": txn.get("total"), "lines": lines,
     })
+
+
+def currency_code(txn: dict[str, Any]) -> Any:
+    """The export's currency code; a malformed currency is returned as it is, for pre-flight to name."""
+    currency = txn.get("currency")
+    return currency.get("currencyCode") if isinstance(currency, dict) else currency
+
+
+def company_ref(value: Any) -> tuple[dict[str, Any], str | None]:
+    """An export row's company (or vendor) reference, and an error when it is not one: a bare string, or an id
+    that is not a number, would otherwise crash the whole run rather than fail its own record."""
+    if value in (None, "", {}):
+        return {}, None
+    if not isinstance(value, dict):
+        return {}, f"the company reference {str(value)[:80]!r} is not a ConnectWise company; re-export the document"
+    try:
+        int(value["id"]) if value.get("id") is not None else None
+    except (TypeError, ValueError):
+        return {}, f"the company id {str(value.get('id'))[:40]!r} is not a number; re-export the document"
+    return value, None
 
 
 def source_invoices(export: dict[str, Any]) -> list[SourceInvoice]:
     out: list[SourceInvoice] = []
     for txn in export.get("transactions") or []:
-        company = txn.get("company") or {}
-        errors: list[str] = []
+        company, bad_company = company_ref(txn.get("company"))
+        errors: list[str] = [bad_company] if bad_company else []
         try:
             gl_ids = parse_gl_entry_ids(txn.get("glEntryIds"))
         except RecordError as exc:
-            gl_ids, errors = [], [str(exc)]
+            gl_ids = []
+            errors.append(str(exc))
         number = str(txn.get("documentNumber") or "").strip()
         sid = str(txn.get("id") or number)
-        inv = SourceDoc(id=sid, number=number, company_id=company.get("id"),
+        inv = SourceDoc(id=sid, number=number,
+                        company_id=int(company["id"]) if company.get("id") is not None else None,
                         company_name=str(company.get("name") or company.get("identifier") or "?"),
                         gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors,
                         reference=f"CW-INV-{sid}")
@@ -172,7 +194,7 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
         "Status": status,
         "LineItems": lines,
     }
-    currency = (txn.get("currency") or {}).get("currencyCode")
+    currency = currency_code(txn)
     if currency:
         doc["CurrencyCode"] = currency
     return doc

@@ -131,17 +131,33 @@ def location() -> None:
 @click.option("--cw-location-id", type=int, required=True, help="The ConnectWise location id.")
 @click.option("--xero-tenant-id", default=None, help="The Xero organisation's tenant id, if known.")
 @click.option("--xero-org", default=None, help="The Xero organisation's name (matched at `cz xero connect`).")
+@click.option("--timezone", default=None,
+              help="IANA time zone of the location's people (the day time entries count on); default: the tenant's.")
 def location_add(tenant_slug: str, slug: str, name: str, cw_location_id: int, xero_tenant_id: str | None,
-                 xero_org: str | None) -> None:
+                 xero_org: str | None, timezone: str | None) -> None:
     """Add a location to a tenant."""
     if xero_tenant_id and not re.fullmatch(r"[0-9a-fA-F-]{36}", xero_tenant_id):
         raise click.BadParameter("a Xero tenant id is a UUID", param_hint="--xero-tenant-id")
+    if timezone is not None:
+        _check_timezone(timezone)
     store = _store()
-    loc = store.add_location(tenant_slug, slug, name, cw_location_id, xero_tenant_id, xero_org)
+    loc = store.add_location(tenant_slug, slug, name, cw_location_id, xero_tenant_id, xero_org, timezone=timezone)
     from cz_dagster.demo_setup import add_partitions_to_instance
 
     added = add_partitions_to_instance([loc.partition_key])
     click.echo(f"location {loc.partition_key} added" + (" (partition registered)" if added else ""))
+
+
+@location.command("set")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.argument("slug")
+@click.option("--timezone", required=True,
+              help="IANA time zone of the location's people (the day time entries count on).")
+def location_set(tenant_slug: str, slug: str, timezone: str) -> None:
+    """Change a location's settings."""
+    _check_timezone(timezone)
+    loc = _store().update_location(tenant_slug, slug, timezone=timezone)
+    click.echo(f"location {loc.partition_key}: time zone {loc.timezone}")
 
 
 # -- credentials ---------------------------------------------------------------------------------------------

@@ -146,3 +146,25 @@ def test_tenant_settings(store_env):
     assert r.exit_code == 0 and "disabled" in r.output and store_env.store.tenant("acme").payroll_statuses is None
     r = cz(store_env, "tenant", "set", "acme")
     assert r.exit_code == 2 and "nothing to change" in r.output
+
+
+def test_location_time_zone(store_env, tmp_path):
+    """A location's people may work in another time zone than the tenant: `cz location add|set --timezone`."""
+    from click.testing import CliRunner
+
+    from cz_dagster.cli import main
+
+    env = store_env.env
+    runner = CliRunner()
+    assert runner.invoke(main, ["tenant", "add", "acme", "--name", "Acme", "--timezone", "Australia/Adelaide"],
+                         env=env).exit_code == 0
+    out = runner.invoke(main, ["location", "add", "--tenant", "acme", "perth", "--name", "Perth",
+                               "--cw-location-id", "14", "--timezone", "Australia/Perth"], env=env)
+    assert out.exit_code == 0, out.output
+    assert store_env.store.location("acme", "perth").timezone == "Australia/Perth"
+    bad = runner.invoke(main, ["location", "set", "--tenant", "acme", "perth", "--timezone", "Mars/Olympus"], env=env)
+    assert bad.exit_code != 0 and "not an IANA time zone" in bad.output
+    ok = runner.invoke(main, ["location", "set", "--tenant", "acme", "perth", "--timezone", "Australia/Darwin"],
+                       env=env)
+    assert ok.exit_code == 0 and "Australia/Darwin" in ok.output
+    assert store_env.store.location("acme", "perth").timezone == "Australia/Darwin"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -410,3 +411,38 @@ def test_contact_made_meanwhile_by_another_run_is_matched(demo_env):
     assert names[company["name"]] == 1
     race = next(i for i in sandbox.org("adelaide")["invoices"] if i["InvoiceNumber"] == "RACE-1")
     assert race["Contact"]["ContactID"] == made["ContactID"]
+
+
+def test_timesheet_days_follow_the_location_time_zone(demo_env):
+    """A location whose people work in another time zone than the tenant (`cz location set --timezone`): each
+    entry counts on its local day there. 23:00 in Melbourne is the next morning in Auckland."""
+    from datetime import datetime as dt
+
+    from cz_dagster.assets.timesheets import _day
+
+    sandbox = demo_env.sandbox
+    demo_env.store.update_location("demo", "melbourne", timezone="Pacific/Auckland")
+    run_assets(demo_env.store_env, ["xero/staff", *PAYROLL_REF], MEL)
+    mapped = Mappings(demo_env.store, "demo", "melbourne", "member_employee").all()
+    mapping = {k: m.target_id for k, m in mapped.items()}
+    member = next(m for m in demo.CW_MEMBERS if m["identifier"] == "ljones")
+    today = dt.now(ZoneInfo("Australia/Melbourne")).date() - timedelta(days=1)
+    sandbox.post("connectwise", "/_sandbox/time/entries", {"memberId": member["id"], "date": today.isoformat(),
+                                                           "hours": 0.75, "startHour": 23})
+    meta = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
+    assert meta["failed"] == 0
+    entries = [e for e in cw_get(sandbox, "time/entries", conditions="locationId=12")
+               if e["status"] in DEFAULT_PAYROLL_STATUSES and str(e["member"]["id"]) in mapping]
+    assert any(entry_day(e, "Pacific/Auckland") != entry_day(e, "Australia/Adelaide") for e in entries)
+    approved = Counter()
+    for e in entries:
+        approved[(mapping[str(e["member"]["id"])], entry_day(e, "Pacific/Auckland"))] += entry_hours(e)
+    in_xero = Counter()
+    for ts in sandbox.org("melbourne")["timesheets"]:
+        for line in ts["TimesheetLines"]:
+            for offset, hours in enumerate(line["NumberOfUnits"]):
+                if hours:
+                    in_xero[(ts["EmployeeID"], _day(ts["StartDate"]) + timedelta(days=offset))] += hours
+    first = min(d for _, d in in_xero)
+    assert {k: round(v, 2) for k, v in in_xero.items()} == {k: round(v, 2) for k, v in approved.items()
+                                                           if k[1] >= first}

@@ -127,7 +127,7 @@ class TimesheetSync:
                 self.report(entry_key, f"time entry {entry['id']} of {who}: Xero employee has no payroll calendar; "
                                        "set one in Xero Payroll")
                 continue
-            day = entry_day(entry, self.scope.tenant.timezone)
+            day = entry_day(entry, self.scope.location.timezone or self.scope.tenant.timezone)
             try:
                 period = calendar.period_of(day)
             except PeriodError as exc:

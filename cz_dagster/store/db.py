@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import URL, make_url
@@ -44,6 +45,14 @@ def check_slug(kind: str, slug: str) -> str:
         raise StoreError(f"{kind} slug {slug!r} is invalid: use 1-40 of a-z, 0-9 and '-', "
                          "not starting or ending with '-'")
     return slug
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise StoreError(f"unknown time zone {name!r}: use an IANA name such as Australia/Perth") from exc
+    return name
 
 
 def normalise_pg_url(url: str) -> str:
@@ -127,6 +136,7 @@ class Location:
     xero_tenant_id: str | None
     xero_org_name: str | None
     enabled: bool
+    timezone: str | None = None  # unset: the tenant's
 
     @property
     def partition_key(self) -> str:
@@ -326,20 +336,26 @@ class Store:
         return [Tenant(**{k: r[k] for k in Tenant.__dataclass_fields__}) for r in rows]
 
     def add_location(self, tenant: str, slug: str, name: str, cw_location_id: int,
-                     xero_tenant_id: str | None = None, xero_org_name: str | None = None) -> Location:
+                     xero_tenant_id: str | None = None, xero_org_name: str | None = None,
+                     timezone: str | None = None) -> Location:
         self.tenant(tenant)
         check_slug("location", slug)
+        if timezone is not None:
+            check_timezone(timezone)
         try:
             with self.control.begin() as conn:
                 conn.execute(s.locations.insert().values(
                     tenant=tenant, slug=slug, name=name, cw_location_id=cw_location_id,
-                    xero_tenant_id=xero_tenant_id, xero_org_name=xero_org_name, enabled=True))
+                    xero_tenant_id=xero_tenant_id, xero_org_name=xero_org_name, enabled=True,
+                    timezone=timezone))
         except IntegrityError as exc:
             raise StoreError(f"location {slug!r} already exists for tenant {tenant!r}") from exc
         return self.location(tenant, slug)
 
     def update_location(self, tenant: str, slug: str, **values: Any) -> Location:
         self.location(tenant, slug)
+        if values.get("timezone") is not None:
+            check_timezone(values["timezone"])
         with self.control.begin() as conn:
             conn.execute(s.locations.update()
                          .where(s.locations.c.tenant == tenant, s.locations.c.slug == slug).values(**values))

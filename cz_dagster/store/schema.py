@@ -48,7 +48,8 @@ def utcnow() -> datetime:
 
 # Columns added after a table was first created: ``create_all`` makes missing tables but never adds columns,
 # so ``Store`` adds these to an existing control database when they are absent.
-ADDED_CONTROL_COLUMNS = {"tenants": {"db_role": "VARCHAR(63)", "db_password_enc": "TEXT"}}
+ADDED_CONTROL_COLUMNS = {"tenants": {"db_role": "VARCHAR(63)", "db_password_enc": "TEXT"},
+                         "locations": {"timezone": "VARCHAR(64)"}}
 
 
 control_metadata = MetaData()
@@ -84,6 +85,7 @@ locations = Table(
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
+    Column("timezone", String(64)),  # where the location's people work; unset: the tenant's
 )
 
 schedules = Table(

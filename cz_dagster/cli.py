@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 import threading
 import webbrowser
@@ -422,6 +423,10 @@ def sandbox(cw_port: int, xero_port: int, host: str, invoices_per_location: int 
         add_partitions_to_instance(keys)
         click.echo(f"demo tenant registered in the {store.backend} store: partitions {', '.join(keys)}")
     click.echo("serving; Ctrl-C to stop")
+    # SIGTERM (what `make demo`'s trap and process managers send) stops it as cleanly as Ctrl-C; the mask is
+    # cleared because a blocked signal mask is inherited from whatever started this process
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

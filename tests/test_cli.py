@@ -133,7 +133,13 @@ def test_cz_sandbox_serves_and_registers_the_demo(store_env, tmp_path):
             assert instance.get_dynamic_partitions("tenant_location") == ["demo__adelaide", "demo__melbourne"]
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            raise AssertionError("`cz sandbox` did not stop within 30 s of SIGTERM") from None
+    assert proc.returncode == 0  # stopped cleanly (KeyboardInterrupt path), not killed by the signal
 
 
 def test_tenant_settings(store_env):

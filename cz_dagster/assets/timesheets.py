@@ -199,6 +199,9 @@ class TimesheetSync:
                 return out
             page += 1
 
+    def rejected(self, employees: dict, emp: str, start: date, end: date, why: str) -> str:
+        return f"timesheet of {self.label(employees, emp, start)} ({start} to {end}): Xero rejected it: {why}"
+
     def create_many(self, employees: dict, batch: list[tuple[str, date, date, list[dict]]], retry: bool = True
                     ) -> None:
         """New timesheets go to Xero many per call (the minute limit is 60 calls per organisation, and a first
@@ -212,25 +215,17 @@ class TimesheetSync:
             result = self.xc.call("payroll", self.xc.payroll.create_timesheet, timesheet=docs)
         except XeroApiError as exc:
             refused = _element_errors(exc, len(batch))
-            if not any(refused) or not retry:  # the request as a whole was refused: every element says why
-                for (emp, start, end, _lines), key, own in zip(batch, keys, refused or [None] * len(batch),
-                                                              strict=True):
-                    who = self.label(employees, emp, start)
-                    self.errors[key] = f"timesheet of {who} ({start} to {end}): Xero rejected it: " \
-                                       f"{own or _errors_of(exc)}"
-                return
-            again = []
+            whole = not any(refused) or not retry  # the request as a whole was refused: every element says why
+            again: list[tuple[tuple[str, date, date, list[dict]], tuple[str, str]]] = []
             for item, key, own in zip(batch, keys, refused, strict=True):
-                if own:
+                if own or whole:
                     emp, start, end, _lines = item
-                    self.errors[key] = (f"timesheet of {self.label(employees, emp, start)} ({start} to {end}): "
-                                        f"Xero rejected it: {own}")
+                    self.errors[key] = self.rejected(employees, emp, start, end, own or _errors_of(exc))
                 else:
-                    again.append(item)
-            self.ledger.mark_pending([k for k, own in zip(keys, refused, strict=True) if not own],
-                                     "sent again without the timesheets Xero refused")
+                    again.append((item, key))
             if again:
-                self.create_many(employees, again, retry=False)
+                self.ledger.mark_pending([key for _, key in again], "sent again without the timesheets Xero refused")
+                self.create_many(employees, [item for item, _ in again], retry=False)
             return
         saved = list(result.timesheets or [])
         done = {}
@@ -269,7 +264,7 @@ class TimesheetSync:
                 result = self.xc.call("payroll", self.xc.payroll.update_timesheet, str(current.timesheet_id),
                                       timesheet=[doc])
         except XeroApiError as exc:
-            self.errors[key] = f"timesheet of {who} ({start} to {end}): Xero rejected it: {_errors_of(exc)}"
+            self.errors[key] = self.rejected(employees, emp, start, end, _errors_of(exc))
             return
         saved = (result.timesheets or [None])[0]
         self.ledger.mark_done_many({key: str(getattr(saved, "timesheet_id", ""))})

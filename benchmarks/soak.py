@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from cryptography.fernet import Fernet
 from dagster import DagsterInstance, materialize
 
@@ -36,6 +35,7 @@ from cz_dagster.demo_setup import register_demo
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sandbox import demo
+from cz_dagster.sandbox.client import SandboxClient
 from cz_dagster.sandbox.connectwise import create_connectwise_app
 from cz_dagster.sandbox.runner import SandboxServer
 from cz_dagster.sandbox.xero import create_xero_app
@@ -106,67 +106,31 @@ class TenantWorld:
     """One MSP: its simulators, and what the soak asked of them (expected records, by location)."""
 
     slug: str
-    cw: SandboxServer
-    xero: SandboxServer
+    api: SandboxClient
     rng: random.Random
     invoices: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     bills: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     counter: int = 0
 
-    # -- the simulators ----------------------------------------------------------------------------------------
-    def post(self, system: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        base = self.cw.url if system == "connectwise" else self.xero.url
-        response = httpx.post(f"{base}{path}", json=body or {}, timeout=30)
-        response.raise_for_status()
-        return response.json() if response.content else {}
-
-    def cw_state(self) -> dict[str, Any]:
-        return httpx.get(f"{self.cw.url}/_sandbox/state", timeout=60).json()
-
-    def org(self, location: str) -> dict[str, Any]:
-        tid = demo.LOCATIONS[location]["xero_tenant_id"]
-        orgs = httpx.get(f"{self.xero.url}/_sandbox/state", timeout=60).json()["organisations"]
-        return next(o for o in orgs if o["tenant_id"] == tid)
-
-    def cw_get(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"{self.cw.url}/{demo.CW_CODEBASE}apis/3.0/{path}", params={"pageSize": 1000, **params},
-                             auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
-                             headers={"clientId": demo.CW_CLIENT_ID}, timeout=60)
-        response.raise_for_status()
-        return response.json()
-
-    def procurement_export(self, location: str) -> list[dict[str, Any]]:
-        response = httpx.post(f"{self.cw.url}/{demo.CW_CODEBASE}apis/3.0/finance/accounting/export",
-                              auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
-                              headers={"clientId": demo.CW_CLIENT_ID}, timeout=60,
-                              json={"locationId": demo.LOCATIONS[location]["cw_location_id"],
-                                    "exportProductsFlag": True})
-        response.raise_for_status()
-        return response.json()["purchaseTransactions"]
-
     def faults(self, specs: list[dict[str, Any]], system: str | None = None) -> None:
-        for base, name in ((self.cw.url, "connectwise"), (self.xero.url, "xero")):
+        for name in ("connectwise", "xero"):
             if system in (None, name):
                 for spec in specs:
-                    httpx.post(f"{base}/_sandbox/faults", json=spec, timeout=10).raise_for_status()
-
-    def clear_faults(self) -> None:
-        for base in (self.cw.url, self.xero.url):
-            httpx.delete(f"{base}/_sandbox/faults", timeout=10)
+                    self.api.fault(name, **spec)
 
     # -- expected records: what is unposted now will have to arrive -------------------------------------------
     def snapshot(self) -> None:
-        state = self.cw_state()
+        state = self.api.cw_state()
         for location, info in demo.LOCATIONS.items():
             self.invoices[location] |= {u["invoiceNumber"] for u in state["unposted_invoices"]
                                         if u.get("locationId") == info["cw_location_id"] or
                                         (u.get("location") or {}).get("id") == info["cw_location_id"]}
-            self.bills[location] |= {f"CW-PROC-{t['id']}" for t in self.procurement_export(location)}
+            self.bills[location] |= {f"CW-PROC-{t['id']}" for t in self.api.cw_procurement(location)}
 
     # -- new work between rounds, as an MSP's day produces it --------------------------------------------------
     def add_work(self, store: Store, round_no: int) -> None:
         rng = self.rng
-        state = self.cw_state()
+        state = self.api.cw_state()
         customers = [c for c in state["companies"] if not c.get("isVendorFlag")]
         vendors = [c for c in state["companies"] if c.get("isVendorFlag")]
         today = datetime.now(ZoneInfo(TZ)).date()
@@ -175,34 +139,34 @@ class TenantWorld:
                 self.counter += 1
                 lines = [{"description": f"Managed services round {round_no}", "quantity": rng.randint(1, 5),
                           "unitPrice": rng.choice([95, 120, 145.5]), "accountNumber": "200", "taxCodeXref": "OUTPUT"}]
-                self.post("connectwise", "/_sandbox/unpostedinvoices", {
+                self.api.post("connectwise", "/_sandbox/unpostedinvoices", {
                     "locationId": info["cw_location_id"], "companyId": rng.choice(customers)["id"],
                     "invoiceNumber": f"SOAK-{self.slug}-{self.counter}", "lines": lines})
             self.counter += 1
-            self.post("connectwise", "/_sandbox/unpostedprocurement", {
+            self.api.post("connectwise", "/_sandbox/unpostedprocurement", {
                 "locationId": info["cw_location_id"], "vendorId": rng.choice(vendors)["id"],
                 "vendorInvoiceNumber": f"SUP-{self.counter}",
                 "lines": [{"description": "Switch", "quantity": 1, "unitCost": rng.choice([300, 450]),
                            "accountNumber": "310", "taxCodeXref": "INPUT"}]})
-            org = self.org(location)
+            org = self.api.org(location)
             open_invoices = [i for i in org["invoices"] if i["Type"] == "ACCREC" and i["Status"] == "AUTHORISED"
                              and Decimal(str(i["AmountDue"])) > 0]
             for inv in rng.sample(open_invoices, min(3, len(open_invoices))):
                 due = Decimal(str(inv["AmountDue"]))
                 amount = due if rng.random() < 0.5 else (due / 2).quantize(Decimal("0.01"))
-                self.post("xero", "/_sandbox/payments", {"tenant_id": info["xero_tenant_id"],
+                self.api.post("xero", "/_sandbox/payments", {"tenant_id": info["xero_tenant_id"],
                                                          "InvoiceNumber": inv["InvoiceNumber"],
                                                          "Amount": float(amount)})
             live = [p for p in org["payments"] if p.get("Status") != "DELETED"]
             if live and rng.random() < 0.3:  # a payment reversed in Xero
-                self.post("xero", f"/_sandbox/payments/{rng.choice(live)['PaymentID']}/delete")
+                self.api.post("xero", f"/_sandbox/payments/{rng.choice(live)['PaymentID']}/delete")
             mapped = Mappings(store, self.slug, location, "member_employee").all()
             for member_id in rng.sample(sorted(mapped), min(2, len(mapped))):
-                self.post("connectwise", "/_sandbox/time/entries", {
+                self.api.post("connectwise", "/_sandbox/time/entries", {
                     "memberId": int(member_id), "date": today.isoformat(), "hours": rng.choice([0.5, 1.25, 2.0]),
                     "startHour": 9})
             self.counter += 1
-            self.post("xero", "/_sandbox/items", {"tenant_id": info["xero_tenant_id"],
+            self.api.post("xero", "/_sandbox/items", {"tenant_id": info["xero_tenant_id"],
                                                   "Code": f"SOAK-{self.counter}", "Name": f"Soak item {self.counter}",
                                                   "SalesDetails": {"UnitPrice": 10 + self.counter,
                                                                    "AccountCode": "200", "TaxType": "OUTPUT"}})
@@ -210,9 +174,9 @@ class TenantWorld:
     # -- what landed ---------------------------------------------------------------------------------------------
     def measure(self, store: Store) -> dict[str, Figures]:
         out = {flow: Figures() for flow in FLOWS}
-        state = self.cw_state()
+        state = self.api.cw_state()
         for location in demo.LOCATIONS:
-            org = self.org(location)
+            org = self.api.org(location)
             inv = out["invoices"]
             numbers = Counter(i["InvoiceNumber"] for i in org["invoices"] if i["Type"] == "ACCREC"
                               and i["Status"] not in ("DELETED", "VOIDED"))
@@ -240,7 +204,7 @@ class TenantWorld:
             for number, amounts in by_invoice.items():
                 cw_inv = cw_invoices.get(number)
                 applied = Counter(Decimal(str(p["amount"])) for p in
-                                  self.cw_get(f"finance/invoices/{cw_inv['id']}/payments")) if cw_inv else Counter()
+                                  self.api.cw_get(f"finance/invoices/{cw_inv['id']}/payments")) if cw_inv else Counter()
                 wanted = Counter(amounts)
                 pay.expected += sum(wanted.values())
                 pay.in_target += sum((applied & wanted).values())
@@ -337,7 +301,7 @@ def soak(config: SoakConfig, out: Any = sys.stdout) -> dict[str, Any]:
                 servers += [cw, xero]
                 slug = "demo" if n == 0 else f"msp{n + 1}"
                 register_demo(store, cw.url, xero.url, tenant=slug)
-                worlds.append(TenantWorld(slug, cw, xero, random.Random(rng.random())))
+                worlds.append(TenantWorld(slug, SandboxClient(cw.url, xero.url), random.Random(rng.random())))
             partitions = [f"{w.slug}__{loc}" for w in worlds for loc in demo.LOCATIONS]
             instance = DagsterInstance.ephemeral()
             instance.add_dynamic_partitions(tenant_location.name, partitions)
@@ -358,13 +322,13 @@ def soak(config: SoakConfig, out: Any = sys.stdout) -> dict[str, Any]:
                     if round_no in config.outage_rounds:
                         world.faults([{"path": "*", "kind": "status", "status": 503, "rate": 1.0}], "connectwise")
                     if round_no == config.expire_token_round:
-                        world.post("xero", "/_sandbox/tokens/expire")
+                        world.api.post("xero", "/_sandbox/tokens/expire")
                 failed = run_round(store_resource, instance, partitions)
                 down = ", ConnectWise down" if round_no in config.outage_rounds else ""
                 note(f"round {round_no} (faults{down})"
                            f": {failed}/{len(partitions)} runs failed")
                 for world in worlds:
-                    world.clear_faults()
+                    world.api.clear_faults()
             converged_at: int | None = None
             figures: dict[str, Figures] = {}
             for settle in range(1, config.max_settle_rounds + 1):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from cz_dagster.sandbox.client import SandboxClient
 from cz_dagster.store.db import Store, normalise_pg_url
 from cz_dagster.store.settings import Settings
 from tests.pg import PgCluster, drop_databases, new_database_url
@@ -79,42 +80,7 @@ def store(store_env: StoreEnv) -> Store:
     return store_env.store
 
 
-@dataclass
-class Sandbox:
-    cw_url: str
-    xero_url: str
-
-    def cw_state(self) -> dict:
-        import httpx
-
-        return httpx.get(f"{self.cw_url}/_sandbox/state", timeout=30).json()
-
-    def xero_state(self) -> dict:
-        import httpx
-
-        return httpx.get(f"{self.xero_url}/_sandbox/state", timeout=30).json()
-
-    def org(self, slug: str) -> dict:
-        from cz_dagster.sandbox import demo
-
-        tid = demo.LOCATIONS[slug]["xero_tenant_id"]
-        return next(o for o in self.xero_state()["organisations"] if o["tenant_id"] == tid)
-
-    def fault(self, system: str, **spec) -> dict:  # noqa: ANN003
-        import httpx
-
-        base = self.cw_url if system == "connectwise" else self.xero_url
-        response = httpx.post(f"{base}/_sandbox/faults", json=spec, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def post(self, system: str, path: str, body: dict | None = None) -> dict:
-        import httpx
-
-        base = self.cw_url if system == "connectwise" else self.xero_url
-        response = httpx.post(f"{base}{path}", json=body or {}, timeout=30)
-        response.raise_for_status()
-        return response.json() if response.content else {}
+Sandbox = SandboxClient  # the simulators' admin routes and ConnectWise's API, over HTTP
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from decimal import Decimal
 from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from tests.dagster_helpers import metadata, run_assets
-from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once, cw_export
+from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once
 
 LINE = {"description": "Remote support", "quantity": 1, "unitPrice": 100, "accountNumber": "200",
         "taxCodeXref": "OUTPUT"}
@@ -80,7 +80,7 @@ def test_bad_input_corpus(demo_env):
     for number, lines, extra, _ in CORPUS:
         ids[number] = add_invoice(sandbox, loc, good_company["id"], number, lines, extra)["id"]
     twin = add_invoice(sandbox, loc, good_company["id"], *DUPLICATE[:3])["id"]
-    exported = {t["id"]: t for t in cw_export(sandbox, "adelaide")}
+    exported = {t["id"]: t for t in sandbox.cw_export("adelaide")}
     result = run_assets(demo_env.store_env, MONEY, ADL)
     assert result.success
     meta = metadata(result, "xero/invoices")

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import copy
 
-import httpx
 import pytest
 
 from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from tests.dagster_helpers import metadata, run_assets
-from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once, cw_export
+from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once
 
 EXPORT = "*/finance/accounting/export"
 PUT_INVOICES = {"path": "/api.xro/2.0/Invoices", "method": "PUT"}
@@ -30,13 +29,8 @@ def failure_message(result) -> str:  # noqa: ANN001
     return message
 
 
-def clear_faults(sandbox) -> None:  # noqa: ANN001
-    httpx.delete(f"{sandbox.cw_url}/_sandbox/faults")
-    httpx.delete(f"{sandbox.xero_url}/_sandbox/faults")
-
-
 def rerun_converges(demo_env, expected: list[dict]) -> dict:  # noqa: ANN001
-    clear_faults(demo_env.sandbox)
+    demo_env.sandbox.clear_faults()
     meta = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
     assert meta["failed"] == 0 and meta["failed_in_connectwise"] == 0, meta["errors"]
     assert_exactly_once(demo_env.sandbox, "adelaide", expected)
@@ -52,7 +46,7 @@ def rerun_converges(demo_env, expected: list[dict]) -> dict:  # noqa: ANN001
 ], ids=["no-transactions", "transactions-not-a-list", "truncated-json", "html"])
 def test_malformed_connectwise_export_fails_the_step_clearly(demo_env, answer):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     run_assets(demo_env.store_env, ["xero/contacts"], ADL)
     sandbox.fault("connectwise", path=EXPORT, kind="status", status=200, count=1, **answer)
     result = run_assets(demo_env.store_env, ["xero/invoices"], ADL, raise_on_error=False)
@@ -69,7 +63,7 @@ def test_export_rows_missing_fields_or_wrong_types_fail_alone(demo_env):
     """Rows of an otherwise good export: no documentNumber, total "abc", detail not a list, glEntryIds of words,
     company of the wrong type. Each is a record-level error; the rest posts; the re-run posts them, once."""
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     run_assets(demo_env.store_env, ["xero/contacts"], ADL)
     body = {"transactions": copy.deepcopy(expected)}
     rows = body["transactions"]
@@ -100,7 +94,7 @@ def test_huge_connectwise_page_is_read_whole(demo_env):
     """company/companies answers 5,000 rows to a request for 1,000: the companies asked for are found among
     them, the rest are ignored, no other page is asked for."""
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     companies = [c for c in sandbox.cw_state()["companies"]]
     filler = [{"id": 900000 + i, "identifier": f"filler{i}", "name": f"Filler {i}"}
               for i in range(5000 - len(companies))]
@@ -122,7 +116,7 @@ def test_huge_connectwise_page_is_read_whole(demo_env):
 ], ids=["count-wrong-type", "count-missing", "invalid-json"])
 def test_malformed_connectwise_count_fails_the_step_clearly(demo_env, answer):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     sandbox.fault("connectwise", path="*/finance/accounting/unpostedinvoices/count", kind="status", status=200,
                   count=1, **answer)
     result = run_assets(demo_env.store_env, MONEY, ADL, raise_on_error=False)
@@ -140,7 +134,7 @@ def test_malformed_connectwise_count_fails_the_step_clearly(demo_env, answer):
 ], ids=["truncated-after-write", "html-after-write", "invoices-not-a-list", "no-invoice-ids", "no-invoices-key"])
 def test_malformed_xero_invoice_answer_is_recovered_exactly_once(demo_env, when, answer):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     run_assets(demo_env.store_env, ["xero/contacts"], ADL)
     sandbox.fault("xero", **PUT_INVOICES, kind="status", status=200, when=when, count=1, **answer)
     result = run_assets(demo_env.store_env, ["xero/invoices"], ADL, raise_on_error=False)
@@ -165,7 +159,7 @@ def test_malformed_xero_invoice_answer_is_recovered_exactly_once(demo_env, when,
 ], ids=["contacts-not-a-list", "contact-fields-wrong-types", "truncated"])
 def test_malformed_xero_contacts_answer_fails_clearly_then_converges(demo_env, answer):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     sandbox.fault("xero", path="/api.xro/2.0/Contacts", method="GET", kind="status", status=200, count=1, **answer)
     result = run_assets(demo_env.store_env, ["xero/contacts"], ADL, raise_on_error=False)
     if not result.success:
@@ -181,7 +175,7 @@ def test_record_errors_reach_metadata_not_sql(demo_env):
     """A hostile documentNumber in a malformed export row is text in the ledger and the metadata."""
     sandbox = demo_env.sandbox
     run_assets(demo_env.store_env, ["xero/contacts"], ADL)
-    rows = copy.deepcopy(cw_export(sandbox, "adelaide"))
+    rows = copy.deepcopy(sandbox.cw_export("adelaide"))
     rows[0]["documentNumber"] = "X'); DELETE FROM ledger; --"
     rows[0]["company"] = {"id": 987654321, "name": "<img src=x onerror=alert(1)>"}
     sandbox.fault("connectwise", path=EXPORT, kind="status", status=200, body={"transactions": rows}, count=1)

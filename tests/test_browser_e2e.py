@@ -17,7 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from cz_dagster.partitions import tenant_location
 from tests.processes import ROOT, dagster_processes
-from tests.test_invoices_e2e import assert_exactly_once, cw_export
+from tests.test_invoices_e2e import assert_exactly_once
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -66,7 +66,7 @@ def test_materialize_invoices_from_the_ui(demo_env, tmp_path):
     with DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(tenant_location.name, ["demo__adelaide", "demo__melbourne"])
     env = {**os.environ, **demo_env.store_env.env, "DAGSTER_HOME": str(home)}
-    expected = cw_export(demo_env.sandbox, "adelaide")
+    expected = demo_env.sandbox.cw_export("adelaide")
     with dagster_processes(env) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -18,19 +18,15 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from cz_dagster.sandbox import demo
-from cz_dagster.store.mappings import Mappings
-from cz_dagster.sync.timesheets import DEFAULT_PAYROLL_STATUSES, entry_day, entry_hours
 from tests.dagster_helpers import metadata, run_assets
-from tests.test_flows_e2e import MEL, PAYROLL_REF, cw_get
-from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once, cw_export
+from tests.test_flows_e2e import MEL, PAYROLL_REF, timesheet_hours
+from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once
 
 REFS = ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"]
 HOLD = 120.0  # seconds a held call waits: far longer than the test needs to kill the run
@@ -47,16 +43,6 @@ class Point:
     when: str  # before: the simulator has not seen the call; after: it acted, the answer is held
     skip: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _faults(sandbox, system: str) -> list[dict]:  # noqa: ANN001
-    base = sandbox.cw_url if system == "connectwise" else sandbox.xero_url
-    return httpx.get(f"{base}/_sandbox/faults", timeout=10).json()
-
-
-def _clear_faults(sandbox) -> None:  # noqa: ANN001
-    for base in (sandbox.cw_url, sandbox.xero_url):
-        httpx.delete(f"{base}/_sandbox/faults", timeout=10)
 
 
 class Zygote:
@@ -110,7 +96,7 @@ def kill_at(demo_env, zygote: Zygote, point: Point, partition: str, keys: list[s
     pid = zygote.spawn(partition, keys, env, str(log))
     try:
         deadline = time.monotonic() + 90
-        while {r["id"] for r in _faults(sandbox, point.system)} & set(ids):
+        while {r["id"] for r in sandbox.faults(point.system)} & set(ids):
             assert _alive(pid), (f"{point.name}: the run ended before it reached the held call:\n"
                                  + log.read_text(errors="replace")[-3000:])
             assert time.monotonic() < deadline, f"{point.name}: the run never reached the held call"
@@ -121,7 +107,7 @@ def kill_at(demo_env, zygote: Zygote, point: Point, partition: str, keys: list[s
             os.killpg(pid, signal.SIGKILL)
         while _alive(pid):
             time.sleep(0.02)
-    _clear_faults(sandbox)
+    sandbox.clear_faults()
 
 
 XERO_PUT = dict(system="xero", path="/api.xro/2.0/Invoices", method="PUT")
@@ -138,7 +124,7 @@ POSTING_POINTS = [
 @pytest.mark.parametrize("point", POSTING_POINTS, ids=lambda p: p.name.replace(" ", "-"))
 def test_invoices_exactly_once_after_a_kill(demo_env, zygote, point):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     run_assets(demo_env.store_env, REFS, ADL)
     kill_at(demo_env, zygote, point, ADL, MONEY)
     meta = metadata(run_assets(demo_env.store_env, MONEY, ADL), "xero/invoices")
@@ -148,19 +134,10 @@ def test_invoices_exactly_once_after_a_kill(demo_env, zygote, point):
     assert all(posted[t["documentNumber"]].get("glBatch") for t in expected)
 
 
-def _procurement(sandbox) -> list[dict]:  # noqa: ANN001
-    response = httpx.post(f"{sandbox.cw_url}/{demo.CW_CODEBASE}apis/3.0/finance/accounting/export",
-                          auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
-                          headers={"clientId": demo.CW_CLIENT_ID},
-                          json={"locationId": demo.LOCATIONS["adelaide"]["cw_location_id"],
-                                "exportProductsFlag": True}, timeout=30)
-    return response.json()["purchaseTransactions"]
-
-
 @pytest.mark.parametrize("point", POSTING_POINTS, ids=lambda p: p.name.replace(" ", "-"))
 def test_bills_exactly_once_after_a_kill(demo_env, zygote, point):
     sandbox = demo_env.sandbox
-    expected = _procurement(sandbox)
+    expected = sandbox.cw_procurement("adelaide")
     assert len(expected) > 10, "the demo needs more than one page of bills for the later-page point"
     run_assets(demo_env.store_env, REFS, ADL)
     kill_at(demo_env, zygote, point, ADL, ["xero/bills"], batch_size=10)
@@ -204,7 +181,7 @@ def test_payments_exactly_once_after_a_kill(demo_env, zygote, point):
     for inv in invoices:
         number = inv["InvoiceNumber"]
         cw_inv = cw_invoices[number]
-        cw_payments = cw_get(sandbox, f"finance/invoices/{cw_inv['id']}/payments")
+        cw_payments = sandbox.cw_get(f"finance/invoices/{cw_inv['id']}/payments")
         applied = sorted(Decimal(str(p["amount"])) for p in cw_payments)
         assert applied == sorted(xero_paid[number]), number
         xero_inv = next(i for i in sandbox.org("adelaide")["invoices"] if i["InvoiceNumber"] == number)
@@ -218,28 +195,6 @@ TIMESHEET_POINTS = [
     Point("after Xero accepted", when="after", **XERO_TIMESHEETS),
     Point("after Xero accepted a later one", when="after", skip=2, **XERO_TIMESHEETS),
 ]
-
-
-def timesheet_hours(sandbox, store) -> tuple[dict, dict]:  # noqa: ANN001
-    """(approved ConnectWise hours, Xero timesheet hours) per (employee, day) for melbourne."""
-    from cz_dagster.assets.timesheets import _day
-
-    mapping = {k: m.target_id for k, m in Mappings(store, "demo", "melbourne", "member_employee").all().items()}
-    approved: Counter = Counter()
-    for e in cw_get(sandbox, "time/entries", conditions="locationId=12"):
-        member = str(e["member"]["id"])
-        if e["status"] in DEFAULT_PAYROLL_STATUSES and member in mapping:
-            approved[(mapping[member], entry_day(e, "Australia/Adelaide"))] += entry_hours(e)
-    in_xero: Counter = Counter()
-    for ts in sandbox.org("melbourne")["timesheets"]:
-        start = _day(ts["StartDate"])
-        for line in ts["TimesheetLines"]:
-            for offset, hours in enumerate(line["NumberOfUnits"]):
-                if hours:
-                    in_xero[(ts["EmployeeID"], start + timedelta(days=offset))] += hours
-    first = min(d for _, d in in_xero)
-    return ({k: round(v, 2) for k, v in approved.items() if k[1] >= first},
-            {k: round(v, 2) for k, v in in_xero.items()})
 
 
 @pytest.mark.parametrize("point", TIMESHEET_POINTS, ids=lambda p: p.name.replace(" ", "-"))

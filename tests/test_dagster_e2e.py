@@ -17,7 +17,7 @@ from cz_dagster.cli import main
 from cz_dagster.partitions import tenant_location
 from tests.pg import new_database_url
 from tests.processes import ROOT, dagster_processes
-from tests.test_invoices_e2e import assert_exactly_once, cw_export
+from tests.test_invoices_e2e import assert_exactly_once
 
 RUNS = ("query { runsOrError { ... on Runs { results { runId status startTime endTime tags { key value } } } } }")
 
@@ -46,7 +46,7 @@ def test_force_sync_through_webserver_and_daemon(demo_env, dagster_home):
         for key in pg_env:
             os.environ.pop(key, None)
     with dagster_processes(env) as base:
-        expected = cw_export(demo_env.sandbox, "adelaide")
+        expected = demo_env.sandbox.cw_export("adelaide")
         # two force-syncs of the same partition at once: the second queues behind the first (one run per
         # tenant-location), they never overlap, and the invoices still land exactly once
         for _ in range(2):

@@ -7,8 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import httpx
-
+from cz_dagster.assets.timesheets import _day
 from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
@@ -20,12 +19,25 @@ MEL = "demo__melbourne"
 PAYROLL_REF = ["xero/earnings_rates", "xero/payroll_calendars", "xero/tracking_categories"]
 
 
-def cw_get(sandbox, path: str, **params) -> list | dict:  # noqa: ANN001, ANN003
-    response = httpx.get(f"{sandbox.cw_url}/{demo.CW_CODEBASE}apis/3.0/{path}", params={"pageSize": 1000, **params},
-                         auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
-                         headers={"clientId": demo.CW_CLIENT_ID}, timeout=30)
-    response.raise_for_status()
-    return response.json()
+def timesheet_hours(sandbox, store, timezone: str = "Australia/Adelaide") -> tuple[dict, dict]:  # noqa: ANN001
+    """(approved ConnectWise hours from the first day Xero holds, Xero timesheet hours) per (employee, local
+    day in ``timezone``) for melbourne's mapped members."""
+    mapping = {k: m.target_id for k, m in Mappings(store, "demo", "melbourne", "member_employee").all().items()}
+    approved: Counter = Counter()
+    for e in sandbox.cw_get("time/entries", conditions="locationId=12"):
+        member = str(e["member"]["id"])
+        if e["status"] in DEFAULT_PAYROLL_STATUSES and member in mapping:
+            approved[(mapping[member], entry_day(e, timezone))] += entry_hours(e)
+    in_xero: Counter = Counter()
+    for ts in sandbox.org("melbourne")["timesheets"]:
+        start = _day(ts["StartDate"])
+        for line in ts["TimesheetLines"]:
+            for offset, hours in enumerate(line["NumberOfUnits"]):
+                if hours:
+                    in_xero[(ts["EmployeeID"], start + timedelta(days=offset))] += hours
+    first = min(d for _, d in in_xero)
+    return ({k: round(v, 2) for k, v in approved.items() if k[1] >= first},
+            {k: round(v, 2) for k, v in in_xero.items()})
 
 
 def test_payments_partial_full_and_reversed(demo_env):
@@ -87,25 +99,11 @@ def test_timesheets_match_approved_hours_and_update_the_draft(demo_env):
     members = {str(m["id"]): m for m in demo.CW_MEMBERS if m["defaultLocation"] == "melbourne"}
     mapped = Mappings(demo_env.store, "demo", "melbourne", "member_employee").all()
     mapping = {k: m.target_id for k, m in mapped.items()}
-    entries = cw_get(sandbox, "time/entries", conditions="locationId=12")
-    approved = Counter()
-    for e in entries:
-        if e["status"] in DEFAULT_PAYROLL_STATUSES and str(e["member"]["id"]) in members:
-            approved[(mapping[str(e["member"]["id"])], entry_day(e, "Australia/Adelaide"))] += entry_hours(e)
-    in_xero = Counter()
-    from datetime import timedelta
-
-    from cz_dagster.assets.timesheets import _day
-
-    for ts in sandbox.org("melbourne")["timesheets"]:
-        start = _day(ts["StartDate"])
-        assert ts["Status"] == "DRAFT" and ts["EmployeeID"] in employees
-        for line in ts["TimesheetLines"]:
-            for offset, hours in enumerate(line["NumberOfUnits"]):
-                if hours:
-                    in_xero[(ts["EmployeeID"], start + timedelta(days=offset))] += hours
-    window = {k: round(v, 2) for k, v in approved.items() if k[1] >= min(d for _, d in in_xero)}
-    assert {k: round(v, 2) for k, v in in_xero.items()} == window
+    assert set(members) <= set(mapping)  # every melbourne member has an employee, so all their time is paid
+    assert all(ts["Status"] == "DRAFT" and ts["EmployeeID"] in employees
+               for ts in sandbox.org("melbourne")["timesheets"])
+    window, in_xero = timesheet_hours(sandbox, demo_env.store)
+    assert in_xero == window
 
     again = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
     assert again["created"] == again["updated"] == 0 and again["unchanged"] == meta["created"]
@@ -159,10 +157,7 @@ def test_product_catalogue_from_xero_items(demo_env):
 def test_bills_posted_once_against_suppliers_and_found_again_after_a_crash(demo_env):
     sandbox = demo_env.sandbox
     loc = demo.LOCATIONS["adelaide"]["cw_location_id"]
-    export = httpx.post(f"{sandbox.cw_url}/{demo.CW_CODEBASE}apis/3.0/finance/accounting/export",
-                        auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
-                        headers={"clientId": demo.CW_CLIENT_ID},
-                        json={"locationId": loc, "exportProductsFlag": True}, timeout=30).json()
+    export = sandbox.accounting_export("adelaide", products=True)
     expected = export["purchaseTransactions"]
     assert expected and export["transactions"] == []
     run_assets(demo_env.store_env, ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"],
@@ -274,7 +269,7 @@ def test_payment_applied_once_when_connectwise_answer_is_lost(demo_env):
                      "connectwise/invoice_payments")
     assert meta["applied"] + again["applied"] == 1 and meta["failed"] == again["failed"] == 0
     cw_inv = next(i for i in sandbox.cw_state()["invoices"] if i["invoiceNumber"] == number)
-    payments = cw_get(sandbox, f"finance/invoices/{cw_inv['id']}/payments")
+    payments = sandbox.cw_get(f"finance/invoices/{cw_inv['id']}/payments")
     assert [Decimal(str(p["amount"])) for p in payments] == [part]
     assert Decimal(str(cw_inv["balance"])) == total - part
 
@@ -307,18 +302,12 @@ def test_timesheet_period_errors_are_per_record(demo_env):
     assert outside and all(f"before the first pay period of payroll calendar 'Weekly' (which starts {later})" in e
                            for e in outside)
     sent = sandbox.org("melbourne")["timesheets"]
-    assert all(_day_of(t["StartDate"]) >= later for t in sent if t["EmployeeID"] in on_weekly)
+    assert all(_day(t["StartDate"]) >= later for t in sent if t["EmployeeID"] in on_weekly)
     again = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
     assert again["created"] == 1 and again["failed"] == 0
     timesheets = sandbox.org("melbourne")["timesheets"]
     keys = [(t["EmployeeID"], t["StartDate"]) for t in timesheets]
     assert len(keys) == len(set(keys)) == meta["created"] + 1
-
-
-def _day_of(value: str) -> date:
-    from cz_dagster.assets.timesheets import _day
-
-    return _day(value)
 
 
 def test_preflight_archived_contact_tax_rate_and_tracking(demo_env):
@@ -392,7 +381,7 @@ def test_contact_made_meanwhile_by_another_run_is_matched(demo_env):
 
     def other_run() -> None:  # the other location's run wins the race while ours is held
         deadline = time.monotonic() + 60
-        while any(r["id"] == rule["id"] for r in httpx.get(f"{sandbox.xero_url}/_sandbox/faults").json()):
+        while any(r["id"] == rule["id"] for r in sandbox.faults("xero")):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.05)
@@ -418,7 +407,6 @@ def test_timesheet_days_follow_the_location_time_zone(demo_env):
     entry counts on its local day there. 23:00 in Melbourne is the next morning in Auckland."""
     from datetime import datetime as dt
 
-    from cz_dagster.assets.timesheets import _day
 
     sandbox = demo_env.sandbox
     demo_env.store.update_location("demo", "melbourne", timezone="Pacific/Auckland")
@@ -431,18 +419,8 @@ def test_timesheet_days_follow_the_location_time_zone(demo_env):
                                                            "hours": 0.75, "startHour": 23})
     meta = metadata(run_assets(demo_env.store_env, ["xero/timesheets"], MEL), "xero/timesheets")
     assert meta["failed"] == 0
-    entries = [e for e in cw_get(sandbox, "time/entries", conditions="locationId=12")
+    entries = [e for e in sandbox.cw_get("time/entries", conditions="locationId=12")
                if e["status"] in DEFAULT_PAYROLL_STATUSES and str(e["member"]["id"]) in mapping]
     assert any(entry_day(e, "Pacific/Auckland") != entry_day(e, "Australia/Adelaide") for e in entries)
-    approved = Counter()
-    for e in entries:
-        approved[(mapping[str(e["member"]["id"])], entry_day(e, "Pacific/Auckland"))] += entry_hours(e)
-    in_xero = Counter()
-    for ts in sandbox.org("melbourne")["timesheets"]:
-        for line in ts["TimesheetLines"]:
-            for offset, hours in enumerate(line["NumberOfUnits"]):
-                if hours:
-                    in_xero[(ts["EmployeeID"], _day(ts["StartDate"]) + timedelta(days=offset))] += hours
-    first = min(d for _, d in in_xero)
-    assert {k: round(v, 2) for k, v in in_xero.items()} == {k: round(v, 2) for k, v in approved.items()
-                                                           if k[1] >= first}
+    window, in_xero = timesheet_hours(sandbox, demo_env.store, "Pacific/Auckland")
+    assert in_xero == window

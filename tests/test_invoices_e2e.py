@@ -25,18 +25,6 @@ ADL = "demo__adelaide"
 MONEY = ["xero/contacts", "xero/invoices"]
 
 
-def cw_export(sandbox, location: str) -> list[dict]:  # noqa: ANN001
-    """What ConnectWise holds unposted for a location, read through its own API."""
-    info = demo.LOCATIONS[location]
-    response = httpx.post(
-        f"{sandbox.cw_url}/{demo.CW_CODEBASE}apis/3.0/finance/accounting/export",
-        auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
-        headers={"clientId": demo.CW_CLIENT_ID},
-        json={"locationId": info["cw_location_id"], "exportInvoicesFlag": True}, timeout=30)
-    response.raise_for_status()
-    return response.json()["transactions"]
-
-
 def assert_exactly_once(sandbox, location: str, expected: list[dict]) -> dict[str, dict]:  # noqa: ANN001
     org = sandbox.org(location)
     numbers = Counter(i["InvoiceNumber"] for i in org["invoices"] if i["Type"] == "ACCREC")
@@ -51,8 +39,8 @@ def assert_exactly_once(sandbox, location: str, expected: list[dict]) -> dict[st
 
 def test_invoices_posted_exactly_once_with_right_content(demo_env):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
-    melbourne_numbers = {t["documentNumber"] for t in cw_export(sandbox, "melbourne")}
+    expected = sandbox.cw_export("adelaide")
+    melbourne_numbers = {t["documentNumber"] for t in sandbox.cw_export("melbourne")}
     assert len(expected) > 100
 
     result = run_assets(demo_env.store_env, MONEY, ADL)
@@ -100,7 +88,7 @@ def test_one_bad_invoice_fails_alone(demo_env):
         "locationId": loc, "companyId": good_company["id"], "invoiceNumber": "BAD-TAX-1",
         "lines": [{"description": "Support", "quantity": 1, "unitPrice": 100, "accountNumber": "200",
                    "taxCodeXref": "GSTX"}]})
-    expected = [t for t in cw_export(sandbox, "adelaide") if not t["documentNumber"].startswith("BAD-")]
+    expected = [t for t in sandbox.cw_export("adelaide") if not t["documentNumber"].startswith("BAD-")]
 
     result = run_assets(demo_env.store_env, MONEY, ADL)
     meta = metadata(result, "xero/invoices")
@@ -124,7 +112,7 @@ def test_one_bad_invoice_fails_alone(demo_env):
 
 def test_faults_are_retried_and_converge(demo_env):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     sandbox.fault("connectwise", path="*/finance/accounting/export", kind="status", status=503, count=2)
     sandbox.fault("connectwise", path="*/finance/accounting/batches", kind="status", status=429, count=1,
                   headers={"Retry-After": "0"})
@@ -143,7 +131,7 @@ def test_faults_are_retried_and_converge(demo_env):
 
 def test_expired_access_token_is_refreshed_mid_run(demo_env):
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     before = XeroTokens(demo_env.store, "demo").load().token["refresh_token"]
     sandbox.post("xero", "/_sandbox/tokens/expire")
     result = run_assets(demo_env.store_env, MONEY, ADL)
@@ -189,7 +177,7 @@ def test_no_secret_in_plain_text(demo_env):
 def test_run_killed_after_xero_accepted_then_rerun(demo_env, tmp_path):
     """SIGKILL the `dagster asset materialize` process while Xero holds the answer to an accepted batch."""
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {**os.environ, **demo_env.store_env.env, "DAGSTER_HOME": str(home)}
@@ -211,7 +199,7 @@ def test_run_killed_after_xero_accepted_then_rerun(demo_env, tmp_path):
         proc.wait()
     sending = Ledger(demo_env.store, "demo", "adelaide", "invoices").in_state("sending")
     assert len(sending) == 50  # the ledger never heard Xero's answer
-    httpx.delete(f"{sandbox.xero_url}/_sandbox/faults")
+    sandbox.clear_faults()
     result = run_assets(demo_env.store_env, MONEY, ADL)
     meta = metadata(result, "xero/invoices")
     assert meta["recovered"] == 50 and meta["failed"] == 0
@@ -239,7 +227,7 @@ def test_daily_budget_spent_defers_cleanly_then_resumes(demo_env):
     """Xero's day limit: the run stops sending, succeeds, and leaves the rest pending; the next day's run
     finishes the job without duplicates."""
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     sandbox.post("xero", "/_sandbox/config", {"day_limit": 4})  # contacts GET + PUT, then two invoice batches
     result = run_assets(demo_env.store_env, MONEY, ADL)
     meta = metadata(result, "xero/invoices")
@@ -268,7 +256,7 @@ def test_expired_token_with_a_failing_refresh_still_recovers(demo_env):
     answer lost after Xero rotated the token): the run refreshes again (inside Xero's 30-minute grace) and posts.
     Found by the soak: the first failed refresh used up the one refresh a call allowed itself."""
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     run_assets(demo_env.store_env, ["xero/contacts"], ADL)
     sandbox.post("xero", "/_sandbox/tokens/expire")
     sandbox.fault("xero", path="/connect/token", status=503, count=1)
@@ -294,6 +282,6 @@ def test_connectwise_outage_fails_the_rest_of_the_run_fast(demo_env):
     assert sum("ConnectWise unavailable" in m for m in failures) == len(keys) - 1
     calls = httpx.get(f"{sandbox.cw_url}/_sandbox/calls").json()
     assert len(calls) <= 6  # one call's attempts (the default retry policy), nothing after
-    httpx.delete(f"{sandbox.cw_url}/_sandbox/faults")
+    sandbox.clear_faults()
     again = run_assets(demo_env.store_env, keys, ADL)
     assert again.success

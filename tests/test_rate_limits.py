@@ -16,7 +16,7 @@ import httpx
 from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from tests.dagster_helpers import metadata, run_assets
-from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once, cw_export
+from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once
 
 ADL_ORG = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
 MIRRORS = ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"]
@@ -109,7 +109,7 @@ def test_heavy_run_stays_within_the_limits(demo_env):
     any 2 s, never more than 5 in flight, no 429, and everything lands exactly once."""
     sandbox = demo_env.sandbox
     add_invoices(sandbox, "adelaide", 60, "RL")
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     configure(sandbox, minute_limit=12, minute_window_seconds=2)
     result = run_assets(demo_env.store_env, MIRRORS + MONEY, ADL, batch_size=10, minute_budget=12,
                         minute_window_seconds=2)
@@ -132,7 +132,7 @@ def test_after_the_first_minute_429_the_product_adapts(demo_env):
     of meeting a 429 in every window."""
     sandbox = demo_env.sandbox
     add_invoices(sandbox, "adelaide", 60, "RL")
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     configure(sandbox, minute_limit=7, minute_window_seconds=1)
     result = run_assets(demo_env.store_env, MONEY, ADL, batch_size=5, minute_budget=12, minute_window_seconds=1)
     calls = org_calls(sandbox)
@@ -154,7 +154,7 @@ def test_after_the_first_minute_429_the_product_adapts(demo_env):
 def test_injected_minute_429_is_waited_out(demo_env):
     """A 429 (minute) with Retry-After: 2 from nowhere: the run waits 2 s, retries, and completes once."""
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     sandbox.fault("xero", path="/api.xro/2.0/Invoices", method="PUT", kind="status", status=429, count=1,
                   headers={"Retry-After": "2", "X-Rate-Limit-Problem": "minute"})
     result = run_assets(demo_env.store_env, MONEY, ADL)
@@ -175,7 +175,7 @@ def test_overlapping_runs_of_one_organisation_share_its_limits(demo_env):
     pace: together they still keep under the organisation's minute limit and in-flight limit."""
     sandbox = demo_env.sandbox
     east = add_location_of_adelaide_org(demo_env.store, "adelaide-east", demo.LOCATIONS["melbourne"]["cw_location_id"])
-    expected = cw_export(sandbox, "adelaide") + cw_export(sandbox, "melbourne")
+    expected = sandbox.cw_export("adelaide") + sandbox.cw_export("melbourne")
     configure(sandbox, minute_limit=12, minute_window_seconds=2)
     pace = {"keys": MONEY, "store_env": demo_env.store_env, "batch_size": 10, "minute_budget": 12,
             "minute_window_seconds": 2}
@@ -212,7 +212,7 @@ def test_day_budget_spent_by_overlapping_runs_then_the_next_day(demo_env):
     the rest deferred, nothing in error, nothing twice); the next day both finish, everything exactly once."""
     sandbox = demo_env.sandbox
     east = add_location_of_adelaide_org(demo_env.store, "adelaide-east", demo.LOCATIONS["melbourne"]["cw_location_id"])
-    expected = cw_export(sandbox, "adelaide") + cw_export(sandbox, "melbourne")
+    expected = sandbox.cw_export("adelaide") + sandbox.cw_export("melbourne")
     configure(sandbox, day_limit=14)
     run = {"keys": MONEY, "store_env": demo_env.store_env, "batch_size": 10}
     first = overlapping({ADL: run, east: run})
@@ -245,7 +245,7 @@ def test_day_budget_spent_while_making_contacts(demo_env):
     """The day runs out in the contacts step (its first PUT): the run still succeeds, the companies and their
     invoices wait (pending, not in error); the next day everything lands exactly once."""
     sandbox = demo_env.sandbox
-    expected = cw_export(sandbox, "adelaide")
+    expected = sandbox.cw_export("adelaide")
     configure(sandbox, day_limit=1)  # the contacts GET, then the day is spent
     result = run_assets(demo_env.store_env, MONEY, ADL)
     contacts, invoices = metadata(result, "xero/contacts"), metadata(result, "xero/invoices")

@@ -584,30 +584,12 @@ class XeroSimulator:
             return 400, api_exception(14, "PostDataInvalidException", "No data has been provided")
         if not isinstance(elements, list):
             return 400, api_exception(14, "PostDataInvalidException", f"{collection} must be a list")
-        results: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        for element in elements:
-            try:
-                if resource == "invoices":
-                    out = render_invoice(org, save_invoice(org, element, create_only, unitdp, self.clock))
-                else:
-                    out = render_contact(save_contact(org, element, create_only, self.clock))
-            except ElementError as exc:
-                candidate = getattr(exc, "candidate", None)
-                out = (failed_invoice(org, element, exc.messages, candidate) if resource == "invoices"
-                       else failed_contact(element, exc.messages, candidate))
-                failed.append(dict(out))
-                out["StatusAttributeString"] = "ERROR"
-            else:
-                out["StatusAttributeString"] = "OK"
-            results.append(out)
-        if summarize:
-            if failed:
-                return 400, api_exception(10, "ValidationException", "A validation exception occurred",
-                                          Elements=failed)
-            for r in results:
-                r.pop("StatusAttributeString", None)
-        return 200, envelope(collection, results)
+        if resource == "invoices":
+            return self._batch(collection, elements, summarize,
+                               lambda e: render_invoice(org, save_invoice(org, e, create_only, unitdp, self.clock)),
+                               lambda e, messages, candidate: failed_invoice(org, e, messages, candidate))
+        return self._batch(collection, elements, summarize,
+                           lambda e: render_contact(save_contact(org, e, create_only, self.clock)), failed_contact)
 
     # ------------------------------------------------------------ payments, items, overpayments, tracking
     @staticmethod

@@ -33,6 +33,7 @@ demo: venv
 	  $(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -w workspace.yaml
 
 test: venv
+	./deploy/ensure-chromium
 	$(BIN)/ruff check cz_dagster tests benchmarks
 	$(BIN)/dagster definitions validate -m cz_dagster.definitions
 	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile

@@ -195,21 +195,7 @@ class TenantWorld:
             bills.duplicates += sum(n - 1 for n in refs.values() if n > 1)
             bills.lost += len(want - set(refs))
 
-            pay = out["payments"]
-            cw_invoices = {i["invoiceNumber"]: i for i in state["invoices"]}
-            by_invoice: dict[str, list[Decimal]] = defaultdict(list)
-            for p in org["payments"]:
-                if p.get("Status") != "DELETED":
-                    by_invoice[p["Invoice"]["InvoiceNumber"]].append(Decimal(str(p["Amount"])))
-            for number, amounts in by_invoice.items():
-                cw_inv = cw_invoices.get(number)
-                applied = Counter(Decimal(str(p["amount"])) for p in
-                                  self.api.cw_get(f"finance/invoices/{cw_inv['id']}/payments")) if cw_inv else Counter()
-                wanted = Counter(amounts)
-                pay.expected += sum(wanted.values())
-                pay.in_target += sum((applied & wanted).values())
-                pay.duplicates += sum((applied - wanted).values())
-                pay.lost += sum((wanted - applied).values())
+            add(out["payments"], payment_figures(state, org))
 
             ts = out["timesheets"]
             approved, in_xero, dup = self.hours(store, location, state, org)
@@ -254,6 +240,40 @@ class TenantWorld:
         return ({k: round(v, 2) for k, v in approved.items() if k[1] >= first},
                 {k: round(v, 2) for k, v in in_xero.items() if k[1] >= first},
                 sum(n - 1 for n in starts.values() if n > 1))
+
+
+def add(total: Figures, part: Figures) -> None:
+    total.expected += part.expected
+    total.in_target += part.in_target
+    total.duplicates += part.duplicates
+    total.lost += part.lost
+
+
+def payment_figures(state: dict[str, Any], org: dict[str, Any]) -> Figures:
+    """Per invoice of one organisation that Xero shows paid (or ConnectWise does): ConnectWise must hold exactly
+    one payment, of what Xero says is paid (AmountPaid), and the same balance as Xero's AmountDue. More money in
+    ConnectWise, or a second payment, is a duplicate; less, lost."""
+    figures = Figures()
+    cw_invoices = {i["invoiceNumber"]: i for i in state["invoices"]}
+    cw_payments: dict[int, list[Decimal]] = defaultdict(list)
+    for p in state["payments"]:
+        cw_payments[int(p["invoice"]["id"])].append(Decimal(str(p["amount"])))
+    for inv in org["invoices"]:
+        cw_inv = cw_invoices.get(inv["InvoiceNumber"])
+        if inv["Type"] != "ACCREC" or cw_inv is None:
+            continue
+        xero_paid = Decimal(str(inv.get("AmountPaid") or 0))
+        held = cw_payments.get(int(cw_inv["id"]), [])
+        if xero_paid == 0 and not held:
+            continue
+        figures.expected += 1
+        if len(held) > 1 or sum(held, Decimal(0)) > xero_paid:
+            figures.duplicates += 1
+        elif sum(held, Decimal(0)) < xero_paid or Decimal(str(cw_inv["balance"])) != Decimal(str(inv["AmountDue"])):
+            figures.lost += 1
+        else:
+            figures.in_target += 1
+    return figures
 
 
 def transient_counts(store: Store, tenants: list[str]) -> dict[str, tuple[int, int]]:

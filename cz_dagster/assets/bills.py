@@ -30,7 +30,7 @@ BILL_KIND = DocKind(
 def bills(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
           xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st) as scope:
+    with sync_scope(context, st, flow="bills") as scope:
         if scope.disabled:
             return skipped_result(context, scope, ["bills", "suppliers"])
         export = BILL_KIND.export(connectwise(scope, connectwise_api), scope.location.cw_location_id)

@@ -111,7 +111,7 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
 def product_catalogue(context: AssetExecutionContext, store: StoreResource,
                       connectwise_api: ConnectWiseResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st) as scope:
+    with sync_scope(context, st, flow="catalogue") as scope:
         if scope.disabled:
             return skipped_result(context, scope, ["catalogue"])
         out = sync_catalogue(scope, connectwise_api)

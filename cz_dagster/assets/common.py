@@ -27,6 +27,7 @@ from cz_dagster.resources.retry import TransientError
 from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource, no_organisation_message
 from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError, Tenant
+from cz_dagster.store.leases import FlowLease, LeaseLost, busy_message
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 from cz_dagster.sync.redact import redact_text
@@ -49,6 +50,12 @@ class SyncScope:
         return self.location.xero_org_name or str(self.location.xero_tenant_id)
     _xero: XeroClient | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    lease: FlowLease | None = None
+
+    def check_lease(self) -> None:
+        """Before a write: this run still holds its flow's lease (raises LeaseLost otherwise)."""
+        if self.lease is not None:
+            self.lease.check()
 
 
 def resolve(store: Store, partition_key: str) -> tuple[Tenant, Location]:
@@ -70,8 +77,10 @@ def remember_tenant_secrets(recorder: CallRecorder, store: Store, tenant: str) -
 
 
 @contextmanager
-def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncScope]:
+def sync_scope(context: AssetExecutionContext, store: Store, flow: str | None = None) -> Iterator[SyncScope]:
     """The scope of a run; ``disabled`` when the tenant or location is (the run then records a clean skip).
+    A writer names its ``flow``: the scope then holds that flow's lease for the tenant-location (store.leases),
+    and when another run holds it -- whoever started that one -- this run is a clean skip that says so.
     Infrastructure failures become a Dagster Failure with a message a person can act on, with the tenant's
     secrets masked: an API's error may quote them, and the message reaches the event log and the emails."""
     try:
@@ -86,13 +95,21 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
     if not reason and XeroTokens(store, tenant.slug).status() == "paused":
         # the run that met the revocation failed and alerted; until `cz xero connect`, runs skip quietly
         reason = XeroTokens(store, tenant.slug).paused_message("revoked")
+    lease = None
+    if not reason and flow is not None:
+        lease = FlowLease(store, tenant.slug, location.slug, flow, context.run.run_id)
+        holder = lease.acquire()
+        if holder is not None:
+            reason = busy_message(flow, location.slug, holder)
+            context.log.warning(f"{context.partition_key}: {reason}")
+            lease = None
     scope = SyncScope(store, tenant, location, recorder, context.run.run_id, disabled=bool(reason),
-                      skip_reason=reason)
+                      skip_reason=reason, lease=lease)
     try:
         yield scope
         # retention: payloads past CZ_SYNC_LOG_RETENTION_DAYS go, a little at a time, with every run
         recorder.log.purge(store.settings.sync_log_retention_days)
-    except (XeroConnectionPaused, XeroNotConnected, StoreError) as exc:
+    except (XeroConnectionPaused, XeroNotConnected, StoreError, LeaseLost) as exc:
         raise Failure(description=redact_text(str(exc), recorder.secrets), metadata=recorder.summary()) from None
     except (TransientError, ConnectWiseError, XeroApiError) as exc:
         raise Failure(description=redact_text(f"{context.partition_key}: {exc}", recorder.secrets),
@@ -100,6 +117,8 @@ def sync_scope(context: AssetExecutionContext, store: Store) -> Iterator[SyncSco
     finally:
         if scope._cw is not None:
             scope._cw.close()
+        if lease is not None:
+            lease.release()
 
 
 def connectwise(scope: SyncScope, resource: ConnectWiseResource) -> ConnectWiseClient:

@@ -175,7 +175,7 @@ def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroR
 def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
              xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st) as scope:
+    with sync_scope(context, st, flow="contacts") as scope:
         if scope.disabled:
             return skipped_result(context, scope, ["contacts"])
         out = sync_contacts(scope, connectwise_api, xero_api)

@@ -31,7 +31,7 @@ INVOICE_KIND = DocKind(
 def invoices(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
              xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st) as scope:
+    with sync_scope(context, st, flow="invoices") as scope:
         if scope.disabled:
             return skipped_result(context, scope, ["invoices"])
         out = PostingSync(scope, INVOICE_KIND, connectwise_api, xero_api, context.log).run()

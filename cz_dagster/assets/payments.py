@@ -1,12 +1,19 @@
-"""``connectwise/invoice_payments``: Xero payments on invoices this product posted -> ConnectWise invoice
-payments; partial payments add up, a fully paid invoice is closed, a deleted (reversed) payment is reversed,
-and what cannot be applied safely (credit notes, overpayments, more than the balance) is reported."""
+"""``connectwise/invoice_payments``: what Xero says is paid on each invoice this product posted -> the one
+ConnectWise payment of that invoice, set to that amount (sync.payments says why set, not added); a fully paid
+invoice takes the Paid status, a lowered one leaves it; non-cash settlements are reported.
+
+Which invoices a run settles: those with a Xero payment modified since the cursor, and every invoice whose
+payment row is still open (pending, sending or in error) -- so a row in error is retried on every run until it
+succeeds or a person resolves it, whatever the cursor has moved past. The amounts come from Xero's live invoices
+at the time of the run, so a reversal, a re-payment, a kill at any point or a lost answer converge on the next
+run."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult
+from sqlalchemy import and_
 
 from cz_dagster.assets.common import (
     SyncScope,
@@ -22,12 +29,25 @@ from cz_dagster.assets.invoices import INVOICES_KEY
 from cz_dagster.assets.posting import status_name
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
-from cz_dagster.store.ledger import Ledger
-from cz_dagster.sync.payments import APPLIED, REVERSED, Action, XeroPayment, plan
+from cz_dagster.store import schema as s
+from cz_dagster.store.ledger import OPEN_STATES, Ledger
+from cz_dagster.store.schema import utcnow
+from cz_dagster.sync.payments import (
+    REPORT,
+    CwInvoice,
+    XeroPayment,
+    payment_write,
+    status_change,
+    target_error,
+    triage,
+    version,
+)
 
 PAYMENTS_KEY = AssetKey(["connectwise", "invoice_payments"])
 CURSOR = "xero_payments_modified_since"
 OVERLAP = timedelta(minutes=5)
+XERO_IDS_PER_CALL = 40  # InvoiceIDs per GET /Invoices?IDs=: a URL well under Xero's length limit
+LEGACY = "replaced: payments are now kept as one ConnectWise payment per invoice, set to what Xero says is paid"
 
 
 def _payment(p: Any) -> XeroPayment:
@@ -43,15 +63,12 @@ class PaymentSync:
         self.scope, self.cw_res, self.xero_res, self.log = scope, cw_res, xero_res, log
         t, loc = scope.tenant.slug, scope.location.slug
         self.ledger = Ledger(scope.store, t, loc, "payments", scope.run_id)
-        # invoices whose ConnectWise status must follow a payment; kept until settled, so a run killed between
-        # applying a payment and closing the invoice closes it on the next run
-        self.to_settle = Ledger(scope.store, t, loc, "payment_status", scope.run_id)
         self.invoices = Ledger(scope.store, t, loc, "invoices", scope.run_id)
-        self.counts = {"applied": 0, "reversed": 0, "closed": 0, "reopened": 0, "failed": 0, "not_ours": 0}
+        self.counts = {"applied": 0, "reversed": 0, "closed": 0, "reopened": 0, "failed": 0, "not_ours": 0,
+                       "unchanged": 0}
         self.moved: list[dict[str, Any]] = []
         self.errors: dict[tuple[str, str], str] = {}
         self._statuses: list[dict[str, Any]] | None = None
-        self.balances: dict[str, Decimal] = {}
 
     @property
     def cw(self) -> ConnectWiseClient:
@@ -75,128 +92,169 @@ class PaymentSync:
                 return out
             page += 1
 
+    def settlements(self, xero_ids: list[str]) -> dict[str, tuple[Decimal, Any]]:
+        """Xero InvoiceID -> (AmountPaid now, the latest payment's date) of each invoice, read live."""
+        xc = xero(self.scope, self.xero_res)
+        out: dict[str, tuple[Decimal, Any]] = {}
+        for i in range(0, len(xero_ids), XERO_IDS_PER_CALL):
+            chunk = xero_ids[i:i + XERO_IDS_PER_CALL]
+            result = xc.call("payments", xc.accounting.get_invoices, i_ds=chunk, page=1, page_size=1000)
+            for inv in result.invoices or []:
+                dates = [p.date.date() if isinstance(p.date, datetime) else p.date
+                         for p in (inv.payments or []) if getattr(p, "date", None)]
+                out[str(inv.invoice_id)] = (Decimal(str(inv.amount_paid or 0)), max(dates, default=None))
+        return out
+
+    def close_legacy_rows(self) -> None:
+        """Rows of the earlier one-payment-per-Xero-payment model (and its separate status rows) stop counting."""
+        t = s.ledger
+        loc = self.scope.location.slug
+        with self.scope.store.tenant_tx(self.scope.tenant.slug) as conn:
+            conn.execute(t.update().where(and_(
+                t.c.location == loc, t.c.state.in_(OPEN_STATES),
+                ((t.c.surface == "payments") & t.c.source_version.in_(("applied", "reversed")))
+                | (t.c.surface == "payment_status"),
+            )).values(state="skipped", last_error=LEGACY, updated_at=utcnow()))
+
     def run(self) -> dict[str, Any]:
         ours = {r.target_id: r.source_id for r in self.invoices.in_state("done") if r.target_id}
+        self.close_legacy_rows()
         if not ours:  # nothing posted yet from this location: no call to make
-            return {**self.counts, "moved": self.moved, "errors": self.errors}
+            return self.result()
         payments = self.fetch()
-        applied = {r.source_id: r.target_id for r in self.ledger.in_state("done")
-                   if r.source_version == APPLIED and r.target_id}
-        reversed_done = {r.source_id for r in self.ledger.in_state("done") if r.source_version == REVERSED}
-        actions = [a for a in plan(payments, ours, applied)
-                   if not (a.kind == "reverse" and a.payment.payment_id in reversed_done)]
-        self.ledger.record([(a.payment.payment_id, a.payment.version, a.payment.invoice_number)
-                            for a in actions if a.kind != "ignore"])
-        self.to_settle.record([(str(a.cw_invoice_id), f"{a.payment.payment_id}:{a.payment.version}",
-                                 a.payment.invoice_number) for a in actions if a.kind in ("apply", "reverse")])
-        touched: set[str] = {r.source_id for r in self.to_settle.in_state("pending")}
-        need = sorted({int(a.cw_invoice_id) for a in actions if a.kind == "apply" and a.cw_invoice_id})
-        self.balances = {str(i["id"]): Decimal(str(i.get("balance", 0)))
-                         for i in self.cw.get_by_ids("finance/invoices", need, surface="payments")} if need else {}
-        for action in actions:
-            key = (action.payment.payment_id, action.payment.version)
-            if action.kind == "ignore":
-                self.counts["not_ours"] += action.cw_invoice_id is None
-                continue
-            if action.kind == "report":
-                self.errors[key] = action.reason
-                continue
-            try:
-                if action.kind == "apply":
-                    self.apply(action, key)
-                else:
-                    self.reverse(action, key, applied[action.payment.payment_id])
-            except ConnectWiseError as exc:
-                self.errors[key] = f"payment {action.payment.amount} on invoice {action.payment.invoice_number}: {exc}"
-        if touched:
-            settled: dict[tuple[str, str], str] = {}
-            pending = self.to_settle.in_state("pending")
-            for invoice in self.cw.get_by_ids("finance/invoices", sorted(int(i) for i in touched), surface="payments"):
-                try:
-                    self.settle_status(invoice)
-                except ConnectWiseError as exc:  # stays pending: the next run tries again
-                    self.log.warning(f"invoice {invoice.get('invoiceNumber')}: status not updated: {exc}")
-                    continue
-                settled.update({r.key: str(invoice["id"]) for r in pending if r.source_id == str(invoice["id"])})
-            self.to_settle.mark_done_many(settled)
+        seen = triage(payments, ours)
+        self.counts["not_ours"] = seen.not_ours
+        self.report(seen)
+        open_rows = [r for r in self.ledger.in_state(*OPEN_STATES) if r.source_version != REPORT]
+        cw_ids = sorted(seen.touched | {r.source_id for r in open_rows}, key=int)
+        xero_of = {cw: x for x, cw in ours.items()}
+        if cw_ids:
+            live = self.settlements(sorted(xero_of[i] for i in cw_ids if i in xero_of))
+            cw_invoices = {str(i["id"]): CwInvoice.of(i) for i in self.cw.get_by_ids(
+                "finance/invoices", [int(i) for i in cw_ids], surface="payments")}
+            for cw_id in cw_ids:
+                self.settle_one(cw_id, xero_of.get(cw_id), live, cw_invoices.get(cw_id))
         self.ledger.mark_error_many(self.errors)
         self.counts["failed"] = len(self.errors)
         latest = max((p.updated for p in payments if p.updated is not None), default=None)
         if latest is not None:
             latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
             self.scope.store.set_cursor(self.scope.tenant.slug, self.scope.location.slug, CURSOR, latest.isoformat())
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
         return {**self.counts, "moved": self.moved, "errors": self.errors}
 
-    def apply(self, action: Action, key: tuple[str, str]) -> None:
-        p, invoice_id = action.payment, action.cw_invoice_id
-        rows = {r.key: r for r in self.ledger.rows([p.payment_id])}
-        existing = self._find_existing(invoice_id, p) if rows.get(key) and rows[key].state == "sending" else None
-        if existing is None:
-            balance = self.balances.get(str(invoice_id), Decimal(0))
-            if p.amount > balance:
-                raise ConnectWiseError(400, "POST", f"finance/invoices/{invoice_id}/payments", {
-                    "code": "NotApplied", "message": f"the Xero payment ({p.amount}) exceeds the ConnectWise "
-                    f"balance ({balance}); check for payments entered in ConnectWise by hand"})
-            self.ledger.mark_sending([key], f"payment-{p.payment_id}")
-            body = {"type": "Payment", "amount": float(p.amount),
-                    "paymentDate": f"{(p.date or datetime.now(UTC).date()).isoformat()}T00:00:00Z"}
-            existing = self.cw.create(f"finance/invoices/{invoice_id}/payments", body, surface="payments",
-                                      find=lambda: self._find_existing(invoice_id, p))
-        self.ledger.mark_done_many({key: str(existing["id"])})
-        self.balances[str(invoice_id)] = self.balances.get(str(invoice_id), Decimal(0)) - p.amount
-        self.counts["applied"] += 1
-        self.moved.append({"invoice": p.invoice_number, "amount": str(p.amount), "date": p.date, "how": "applied",
-                           "xero_payment": p.payment_id, "connectwise_payment": existing["id"]})
+    def report(self, seen: Any) -> None:
+        """Non-cash settlements: an error row each (a person records them); withdrawn ones close."""
+        self.ledger.record([(r.payment.payment_id, REPORT, r.payment.invoice_number) for r in seen.reports])
+        for r in seen.reports:
+            self.errors[(r.payment.payment_id, REPORT)] = r.reason
+        withdrawn = [(p.payment_id, REPORT) for p in seen.withdrawn]
+        open_keys = {r.key for r in self.ledger.rows([k[0] for k in withdrawn]) if r.state in OPEN_STATES}
+        self.ledger.mark_skipped([k for k in withdrawn if k in open_keys],
+                                 "the settlement was deleted in Xero: nothing to record")
 
-    def _find_existing(self, invoice_id: str | None, p: XeroPayment) -> dict[str, Any] | None:
-        """After a crash between POST and ledger: a ConnectWise payment of that amount and date that no other
-        ledger row claims is the one we made."""
-        claimed = {r.target_id for r in self.ledger.in_state("done")}
-        for cp in self.cw.get_all(f"finance/invoices/{invoice_id}/payments", surface="payments"):
-            same_day = str(cp.get("paymentDate", ""))[:10] == (p.date.isoformat() if p.date else "")
-            if str(cp["id"]) not in claimed and Decimal(str(cp.get("amount"))) == p.amount and same_day:
-                return cp
-        return None
-
-    def reverse(self, action: Action, key: tuple[str, str], cw_payment_id: str) -> None:
-        p = action.payment
-        self.ledger.mark_sending([key], f"reverse-{p.payment_id}")
+    def settle_one(self, cw_id: str, xero_id: str | None, live: dict[str, tuple[Decimal, Any]],
+                   invoice: CwInvoice | None) -> None:
+        if xero_id is None or xero_id not in live or invoice is None:
+            open_keys = [r.key for r in self.ledger.rows([cw_id]) if r.state in OPEN_STATES]
+            where = "Xero" if invoice is not None else "ConnectWise"
+            self.ledger.mark_skipped(open_keys, f"the invoice is no longer in {where}: no payment to keep")
+            return
+        target, paid_on = live[xero_id]
+        key = (cw_id, version(target))
+        self.ledger.record([(cw_id, key[1], invoice.number)])
+        problem = target_error(target, invoice)
+        if problem:
+            self.errors[key] = problem
+            return
+        change = status_change(target, invoice)
+        if target == invoice.paid and change is None:
+            self.ledger.mark_done_many({key: self._known_payment_id(cw_id)})
+            self.counts["unchanged"] += 1
+            return
         try:
-            self.cw.request("DELETE", f"finance/invoices/{action.cw_invoice_id}/payments/{cw_payment_id}",
-                            surface="payments")
-        except ConnectWiseError as exc:
-            if exc.status != 404:  # already gone: the reversal is done
-                raise
-        self.ledger.mark_done_many({key: cw_payment_id})
-        self.counts["reversed"] += 1
-        self.moved.append({"invoice": p.invoice_number, "amount": str(p.amount), "date": p.date, "how": "reversed",
-                           "xero_payment": p.payment_id, "connectwise_payment": cw_payment_id})
+            self.scope.check_lease()
+            self.ledger.mark_sending([key], f"payment-invoice-{cw_id}")
+            payment_id = self.set_payment(invoice, target, paid_on) if target != invoice.paid \
+                else self._known_payment_id(cw_id)
+            if change is not None:
+                self.set_status(invoice, change)
+        except (ConnectWiseError, ValueError) as exc:
+            self.errors[key] = f"payment on invoice {invoice.number}: {exc}"
+            return
+        self.ledger.mark_done_many({key: payment_id})
+
+    def _known_payment_id(self, cw_id: str) -> str:
+        done = [r for r in self.ledger.rows([cw_id]) if r.state == "done" and r.target_id]
+        return max(done, key=lambda r: r.updated_at).target_id if done else "none"
+
+    def set_payment(self, invoice: CwInvoice, target: Decimal, paid_on: Any) -> str:
+        """One write that makes the invoice's ConnectWise payment equal the target; the payment's id ('none' when
+        there is none left)."""
+        path = f"finance/invoices/{invoice.id}/payments"
+        listed = self.cw.get_all(path, surface="payments")
+        write = payment_write(target, listed)
+        day = (paid_on or datetime.now(UTC).date()).isoformat()
+        row = {"invoice": invoice.number, "from": str(invoice.paid), "to": str(target)}
+        if write.kind == "create":
+            body = {"type": "Payment", "amount": float(target), "paymentDate": f"{day}T00:00:00Z"}
+            try:
+                made = self.cw.create(path, body, surface="payments", find=lambda: self._only(path))
+            except ConnectWiseError as exc:
+                if exc.status != 400 or "ObjectExists" not in str(exc.body):
+                    raise
+                made = self._only(path)  # made meanwhile (by a lost answer's first attempt): set it instead
+                if made is None:
+                    raise
+            payment_id = str(made["id"])
+            if Decimal(str(made.get("amount") or 0)) != target:
+                self._update(path, payment_id, target, day)
+        elif write.kind == "update":
+            payment_id = str(write.payment_id)
+            self._update(path, payment_id, target, day)
+        elif write.kind == "delete":
+            try:
+                self.cw.request("DELETE", f"{path}/{write.payment_id}", surface="payments")
+            except ConnectWiseError as exc:
+                if exc.status != 404:  # already gone: what we wanted
+                    raise
+            payment_id = "none"
+        else:
+            payment_id = str(write.payment_id or "none")
+        self.counts["applied" if target > invoice.paid else "reversed"] += 1
+        self.moved.append({**row, "how": {"create": "payment made", "update": "payment set",
+                                          "delete": "payment removed", "none": "already set"}[write.kind],
+                           "connectwise_payment": payment_id})
+        return payment_id
+
+    def _only(self, path: str) -> dict[str, Any] | None:
+        listed = self.cw.get_all(path, surface="payments")
+        return listed[0] if len(listed) == 1 else None
+
+    def _update(self, path: str, payment_id: str, target: Decimal, day: str) -> None:
+        self.cw.patch(f"{path}/{payment_id}", [
+            {"op": "replace", "path": "amount", "value": float(target)},
+            {"op": "replace", "path": "paymentDate", "value": f"{day}T00:00:00Z"}], surface="payments")
 
     def statuses(self) -> list[dict[str, Any]]:
         if self._statuses is None:
             self._statuses = self.cw.get_all("finance/billingStatuses", surface="payments")
         return self._statuses
 
-    def settle_status(self, invoice: dict[str, Any]) -> None:
-        """Paid in full: the invoice takes the closed 'Paid' billing status; a reversal that leaves a balance
-        takes it back out of 'Paid'."""
-        invoice_id = invoice["id"]
-        balance = Decimal(str(invoice.get("balance", 0)))
-        current = (invoice.get("status") or {}).get("name", "")
-        by_name = {str(s.get("name", "")).casefold(): s for s in self.statuses()}
-        if balance <= 0:
-            target = by_name.get("paid") or next((s for s in self.statuses() if s.get("closedFlag")), None)
-            key = "closed"
-        elif current.casefold() == "paid":
-            target = by_name.get("partially paid") or by_name.get("sent")
-            key = "reopened"
+    def set_status(self, invoice: CwInvoice, change: str) -> None:
+        """Paid in full: the closed 'Paid' billing status; lowered below the total: out of 'Paid' again."""
+        by_name = {str(st.get("name", "")).casefold(): st for st in self.statuses()}
+        if change == "closed":
+            target = by_name.get("paid") or next((st for st in self.statuses() if st.get("closedFlag")), None)
         else:
+            target = by_name.get("partially paid") or by_name.get("sent")
+        if target is None or target.get("name") == invoice.status:
             return
-        if target is None or target.get("name") == current:
-            return
-        self.cw.patch(f"finance/invoices/{invoice_id}", [{"op": "replace", "path": "status",
+        self.cw.patch(f"finance/invoices/{invoice.id}", [{"op": "replace", "path": "status",
                                                           "value": {"id": target["id"]}}], surface="payments")
-        self.counts[key] += 1
+        self.counts[change] += 1
 
 
 @writer_asset(
@@ -204,21 +262,22 @@ class PaymentSync:
     group="money",
     deps=[INVOICES_KEY],
     check="No payment of this tenant-location sits in error",
-    description="Xero payments (since the last cursor) on invoices this product posted -> ConnectWise invoice "
-                "payments; fully paid invoices closed, deleted payments reversed, the unappliable reported.",
+    description="What Xero says is paid on each invoice this product posted -> the invoice's one ConnectWise "
+                "payment, set to that amount; fully paid invoices take the Paid status; non-cash settlements "
+                "are reported.",
 )
 def invoice_payments(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
                      xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st) as scope:
+    with sync_scope(context, st, flow="payments") as scope:
         if scope.disabled:
             return skipped_result(context, scope, ["payments"])
         out = PaymentSync(scope, connectwise_api, xero_api, context.log).run()
         metadata = {
             "xero_organisation": scope.org_label,
-            **{k: out[k] for k in ("applied", "reversed", "closed", "reopened", "failed", "not_ours")},
+            **{k: out[k] for k in ("applied", "reversed", "closed", "reopened", "unchanged", "failed",
+                                   "not_ours")},
             **scope.recorder.summary(),
-            "moved": md_table(out["moved"], ["invoice", "amount", "date", "how", "xero_payment",
-                                             "connectwise_payment"]),
+            "moved": md_table(out["moved"], ["invoice", "from", "to", "how", "connectwise_payment"]),
         }
         return writer_result(context, scope, out["errors"], metadata, ["payments"])

@@ -82,7 +82,7 @@ def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroReso
 def staff(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
           xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st) as scope:
+    with sync_scope(context, st, flow="staff") as scope:
         if scope.disabled:
             return skipped_result(context, scope, ["staff"])
         out = sync_staff(scope, connectwise_api, xero_api)

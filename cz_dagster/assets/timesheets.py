@@ -285,7 +285,7 @@ class TimesheetSync:
 def timesheets(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
                xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st) as scope:
+    with sync_scope(context, st, flow="timesheets") as scope:
         if scope.disabled:
             return skipped_result(context, scope, ["timesheets"])
         out = TimesheetSync(scope, connectwise_api, xero_api, context.log).run()

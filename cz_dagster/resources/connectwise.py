@@ -113,17 +113,19 @@ class ConnectWiseClient:
               json: Any) -> httpx.Response:
         started = time.monotonic()
         request = self.http.build_request(method, path, params=params, json=json)
+        entry = self.recorder.begin(system="connectwise", surface=surface, method=method, url=str(request.url),
+                                    request=json)
         try:
             response = self.http.send(request)
         except httpx.TransportError as exc:
             self.recorder.record(system="connectwise", surface=surface, method=method, url=str(request.url),
                                  status=None, duration_ms=int((time.monotonic() - started) * 1000), request=json,
-                                 error=f"{type(exc).__name__}: {exc}")
+                                 error=f"{type(exc).__name__}: {exc}", entry_id=entry)
             raise TransientError(f"ConnectWise {method} {path}: {type(exc).__name__}: {exc}") from exc
         body = _json_or_text(response)
         self.recorder.record(system="connectwise", surface=surface, method=method, url=str(request.url),
                              status=response.status_code, duration_ms=int((time.monotonic() - started) * 1000),
-                             request=json, response=response.text)
+                             request=json, response=response.text, entry_id=entry)
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientError(f"ConnectWise {method} {path} answered {response.status_code}",
                                  status=response.status_code,

@@ -12,6 +12,8 @@ from cz_dagster.store.db import Store
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.sync.redact import redact_body, redact_text, redact_url
 
+NO_ANSWER = "sent; no answer recorded (the run stopped before the answer came back)"
+
 
 class CallRecorder:
     """One per run and tenant-location. ``hold()`` queues log writes while a database lock is held (a token
@@ -29,8 +31,19 @@ class CallRecorder:
     def add_secret(self, *values: str | None) -> None:
         self.secrets.update(v for v in values if v)
 
+    def begin(self, *, system: str, surface: str, method: str, url: str, request: Any = None) -> int | None:
+        """A write is in the sync log before it is sent, so a run killed mid-call still shows what it sent (and
+        the entry says no answer was recorded). Reads are logged with their answer only: a read killed mid-call
+        changed nothing. ``record(..., entry_id=)`` adds the answer."""
+        if method == "GET" or self._held is not None:
+            return None
+        return self.log.write(location=self.location, surface=surface, system=system, method=method,
+                              url=redact_url(url, self.secrets), status=None, duration_ms=None,
+                              request=self._body(request), response=None, error=NO_ANSWER)
+
     def record(self, *, system: str, surface: str, method: str, url: str, status: int | None,
-               duration_ms: int | None, request: Any = None, response: Any = None, error: str | None = None) -> None:
+               duration_ms: int | None, request: Any = None, response: Any = None, error: str | None = None,
+               entry_id: int | None = None) -> None:
         self.calls[system] += 1
         if status == 429:
             self.rate_limited[system] += 1
@@ -40,7 +53,10 @@ class CallRecorder:
             "request": self._body(request), "response": self._body(response),
             "error": redact_text(error, self.secrets) if error else None,
         }
-        if self._held is not None:
+        if entry_id is not None:
+            self.log.finish(entry_id, status=status, duration_ms=duration_ms, response=entry["response"],
+                            error=entry["error"], url=entry["url"])
+        elif self._held is not None:
             self._held.append(entry)
         else:
             self.log.write(**entry)

@@ -23,6 +23,8 @@ class StoreResource(ConfigurableResource):
             database_url=self.database_url or env.database_url,
             secret_keys=self.secret_keys or env.secret_keys,
             sync_log_retention_days=env.sync_log_retention_days,
+            lease_ttl_seconds=env.lease_ttl_seconds,
+            lease_wait_seconds=env.lease_wait_seconds,
         )
 
     def get(self) -> Store:

@@ -114,6 +114,8 @@ class _LoggingApiClient(ApiClient):
         request_body = body if body is not None else (dict(post_params) if post_params else None)
         system = "identity" if is_token_call else "xero"
         started = time.monotonic()
+        entry = owner.recorder.begin(system=system, surface=owner.surface, method=method, url=full_url,
+                                     request=request_body)
         try:
             response = super().request(method, url, query_params=query_params, headers=headers,
                                        post_params=post_params, body=body, _preload_content=_preload_content,
@@ -121,16 +123,16 @@ class _LoggingApiClient(ApiClient):
         except ApiException as exc:
             owner.recorder.record(system=system, surface=owner.surface, method=method, url=full_url,
                                   status=exc.status, duration_ms=int((time.monotonic() - started) * 1000),
-                                  request=request_body, response=exc.body)
+                                  request=request_body, response=exc.body, entry_id=entry)
             raise
         except urllib3.exceptions.HTTPError as exc:
             owner.recorder.record(system=system, surface=owner.surface, method=method, url=full_url, status=None,
                                   duration_ms=int((time.monotonic() - started) * 1000), request=request_body,
-                                  error=f"{type(exc).__name__}: {exc}")
+                                  error=f"{type(exc).__name__}: {exc}", entry_id=entry)
             raise TransientError(f"Xero {method} {url}: connection failed ({type(exc).__name__})") from exc
         owner.recorder.record(system=system, surface=owner.surface, method=method, url=full_url,
                               status=response.status, duration_ms=int((time.monotonic() - started) * 1000),
-                              request=request_body, response=getattr(response, "data", None))
+                              request=request_body, response=getattr(response, "data", None), entry_id=entry)
         if not is_token_call:
             owner.after_call(_headers(response.getheaders()))
         return response

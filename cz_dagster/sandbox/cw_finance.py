@@ -10,6 +10,12 @@ Status can be changed by ``PATCH|PUT finance/invoices/{id}`` or ``PATCH|PUT fina
 
 InvoicePayment amounts (the public record names the fields, not their meaning): ``invoiceTotal`` is the invoice's
 total, ``invoiceBalance`` its balance now, ``balance`` the invoice's balance just after this payment was applied.
+
+One payment per invoice: "ConnectWise only allow a single payment per invoice" (Zynk's payment import, which
+updates the existing payment instead; Gozynta Mobius sums every accounting-side payment into one). A second POST
+is refused with the 400 ValidationError shape and code ``ObjectExists`` (the code CW uses for a duplicate; the
+exact message text is not published: ours is an assumption). The one payment is changed with ``PATCH`` (amount,
+paymentDate) or ``PUT`` (a whole InvoicePayment), or removed with ``DELETE``.
 """
 
 from __future__ import annotations
@@ -124,12 +130,7 @@ class Finance:
             raise not_found("InvoicePayment", raw_id)
         return self.render_payment(p)
 
-    def add_payment(self, raw: str, body: Any) -> dict[str, Any]:
-        inv = self._invoice(raw)
-        if not isinstance(body, dict):
-            raise CwError(400, {"code": "InvalidObject", "message": "The request body must be an InvoicePayment "
-                                "object.", "errors": []})
-        raw_amount = body.get("amount")
+    def _amount(self, raw_amount: Any) -> Decimal:
         if raw_amount is None:
             raise invalid(PAYMENT, "The amount field is required.", "MissingRequiredField", "amount")
         try:
@@ -142,20 +143,67 @@ class Finance:
             raise invalid(PAYMENT, "Payment amount must be greater than zero.", fld="amount")
         if amount != amount.quantize(Decimal("0.01")):
             raise invalid(PAYMENT, "Payment amount may have at most two decimal places.", fld="amount")
+        return amount
+
+    def _date(self, raw: Any, default: datetime) -> datetime:
+        if not raw:
+            return default
+        when = parse_datetime(str(raw))
+        if when is None:
+            raise invalid(PAYMENT, "paymentDate is not a valid date.", fld="paymentDate")
+        return when  # type: ignore[return-value]
+
+    def add_payment(self, raw: str, body: Any) -> dict[str, Any]:
+        inv = self._invoice(raw)
+        if not isinstance(body, dict):
+            raise CwError(400, {"code": "InvalidObject", "message": "The request body must be an InvoicePayment "
+                                "object.", "errors": []})
+        existing = next((p for p in self.payments.values() if p.invoice_id == inv.id), None)
+        if existing is not None:
+            raise invalid(PAYMENT, f"Invoice {inv.number} already has a payment (id {existing.id}); only one "
+                          "payment is allowed per invoice.", "ObjectExists", "invoice")
+        amount = self._amount(body.get("amount"))
         balance = self.balance(inv)
         if amount > balance:
             raise invalid(PAYMENT, f"Payment amount exceeds invoice balance ({money(balance):.2f}).",
                           fld="amount")
         stamp = now()
-        when = stamp
-        if body.get("paymentDate"):
-            when = parse_datetime(str(body["paymentDate"]))  # type: ignore[assignment]
-            if when is None:
-                raise invalid(PAYMENT, "paymentDate is not a valid date.", fld="paymentDate")
-        p = Payment(id=self.next_payment_id, invoice_id=inv.id, amount=amount, date=when,
-                    balance_after=balance - amount, entered_at=stamp)
+        p = Payment(id=self.next_payment_id, invoice_id=inv.id, amount=amount,
+                    date=self._date(body.get("paymentDate"), stamp), balance_after=balance - amount,
+                    entered_at=stamp)
         self.next_payment_id += 1
         self.payments[p.id] = p
+        self._touch(inv, stamp)
+        return self.render_payment(p)
+
+    def change_payment(self, raw_invoice: str, raw_id: str, body: Any, method: str) -> dict[str, Any]:
+        """PATCH (amount, paymentDate) or PUT (a whole InvoicePayment) of the invoice's one payment."""
+        self.payment(raw_invoice, raw_id)
+        p = self.payments[int(raw_id)]
+        inv = self.world.invoices[p.invoice_id]
+        if method == "PATCH":
+            fields = {}
+            for op, path, value in patch_ops(body, PAYMENT):
+                if path not in ("amount", "paymentDate"):
+                    raise invalid(PAYMENT, f"{path} cannot be changed on a payment (the simulator patches amount "
+                                  "and paymentDate).", fld=path)
+                if op == "remove":
+                    raise invalid(PAYMENT, f"{path} is required.", "MissingRequiredField", path)
+                fields[path] = value
+        elif isinstance(body, dict):
+            fields = {"amount": body.get("amount"), "paymentDate": body.get("paymentDate")}
+        else:
+            raise CwError(400, {"code": "InvalidObject", "message": "The request body must be an InvoicePayment "
+                                "object.", "errors": []})
+        amount = self._amount(fields["amount"]) if "amount" in fields else p.amount
+        available = self.balance(inv) + p.amount
+        if amount > available:
+            raise invalid(PAYMENT, f"Payment amount exceeds invoice balance ({money(available):.2f}).",
+                          fld="amount")
+        stamp = now()
+        p.amount, p.balance_after = amount, available - amount
+        if "paymentDate" in fields:
+            p.date = self._date(fields["paymentDate"], p.date)
         self._touch(inv, stamp)
         return self.render_payment(p)
 

@@ -131,6 +131,8 @@ class Extras:
                     return "count", "payments", self.finance.payments_of(raw)
                 if n == 5 and method == "GET":
                     return "done", 200, self.finance.payment(raw, parts[4])
+                if n == 5 and method in ("PATCH", "PUT"):
+                    return "done", 200, self.finance.change_payment(raw, parts[4], body, method)
                 if n == 5 and method == "DELETE":
                     self.finance.delete_payment(raw, parts[4])
                     return "done", 204, None

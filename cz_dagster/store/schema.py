@@ -224,3 +224,17 @@ xero_rate_calls = Table(
     Column("ended", Float(precision=53)),  # null while in flight
 )
 Index("ix_xero_rate_calls_org", xero_rate_calls.c.org, xero_rate_calls.c.started)
+
+# One writer per tenant, location and flow at a time (store.leases): whoever started the run -- the UI, a
+# schedule, the CLI, a retry, another pod -- takes this row first. ``expires_at`` frees it after a holder that was
+# killed; ``host`` and ``pid`` let a holder's own machine see at once that the process is gone.
+flow_leases = Table(
+    "flow_leases", tenant_metadata,
+    Column("location", String(40), primary_key=True),
+    Column("flow", String(40), primary_key=True),
+    Column("holder", String(64), nullable=False),  # the Dagster run id
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

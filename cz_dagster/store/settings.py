@@ -18,6 +18,8 @@ class Settings:
     database_url: str | None
     secret_keys: str | None
     sync_log_retention_days: int = 90
+    lease_ttl_seconds: float = 60.0  # a killed writer on another machine frees its flow after this long
+    lease_wait_seconds: float = 10.0  # how long a second run of a flow waits for the first before it skips
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -28,7 +30,16 @@ class Settings:
             retention_days = int(retention)
         except ValueError as exc:
             raise ValueError(f"CZ_SYNC_LOG_RETENTION_DAYS must be a whole number of days, not {retention!r}") from exc
+        leases = {}
+        for name, var in (("lease_ttl_seconds", "CZ_LEASE_TTL_SECONDS"),
+                          ("lease_wait_seconds", "CZ_LEASE_WAIT_SECONDS")):
+            if env.get(var):
+                try:
+                    leases[name] = float(env[var])
+                except ValueError as exc:
+                    raise ValueError(f"{var} must be a number of seconds, not {env[var]!r}") from exc
         return cls(
+            **leases,
             data_dir=data_dir,
             database_url=env.get("CZ_DATABASE_URL") or None,
             secret_keys=env.get("CZ_SECRET_KEYS") or None,

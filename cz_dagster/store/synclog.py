@@ -36,12 +36,22 @@ class SyncLog:
         self.store, self.tenant, self.run_id = store, tenant, run_id
 
     def write(self, *, location: str, surface: str, system: str, method: str, url: str, status: int | None,
-              duration_ms: int | None, request: str | None, response: str | None, error: str | None = None) -> None:
+              duration_ms: int | None, request: str | None, response: str | None, error: str | None = None) -> int:
         with self.store.tenant_tx(self.tenant) as conn:
-            conn.execute(s.sync_log.insert().values(
+            result = conn.execute(s.sync_log.insert().values(
                 ts=utcnow(), location=location, surface=surface, system=system, method=method, url=url,
                 status=status, duration_ms=duration_ms, request=request, response=response, error=error,
                 run_id=self.run_id))
+            return int(result.inserted_primary_key[0])
+
+    def finish(self, entry_id: int, *, status: int | None, duration_ms: int | None, response: str | None,
+               error: str | None = None, url: str | None = None) -> None:
+        """The answer to a request written before it was sent (``write`` with no status)."""
+        values = {"status": status, "duration_ms": duration_ms, "response": response, "error": error}
+        if url is not None:
+            values["url"] = url
+        with self.store.tenant_tx(self.tenant) as conn:
+            conn.execute(s.sync_log.update().where(s.sync_log.c.id == entry_id).values(**values))
 
     def read(self, *, location: str | None = None, surface: str | None = None, since: datetime | None = None,
              until: datetime | None = None, limit: int = 200) -> list[LogEntry]:

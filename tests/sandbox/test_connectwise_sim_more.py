@@ -247,24 +247,37 @@ def test_payments_partial_full_over_and_delete(url: str, cw: httpx.Client) -> No
     changed = cw.get("finance/invoices", params={"conditions": f"_info/lastUpdated >= [{since}]"}).json()
     assert [i["id"] for i in changed] == [1001]
 
-    over = cw.post("finance/invoices/1001/payments", json={"amount": float(total)})
-    assert over.status_code == 400 and "exceeds invoice balance" in over.json()["errors"][0]["message"]
     for bad in (0, -5, "abc"):
-        r = cw.post("finance/invoices/1001/payments", json={"amount": bad})
+        r = cw.post("finance/invoices/1002/payments", json={"amount": bad})
         assert r.status_code == 400 and r.json()["code"] == "InvalidObject", bad
     assert cw.post("finance/invoices/999999/payments", json={"amount": 1}).status_code == 404
+    over = cw.post("finance/invoices/1002/payments", json={"amount": 10**9})
+    assert over.status_code == 400 and "exceeds invoice balance" in over.json()["errors"][0]["message"]
 
-    rest = cw.post("finance/invoices/1001/payments", json={"amount": float(total - 100)}).json()
-    assert rest["invoiceBalance"] == 0 and cw.get("finance/invoices/1001").json()["balance"] == 0
+    # one payment per invoice: a second is refused with ConnectWise's validation shape, the first is changed
+    second = cw.post("finance/invoices/1001/payments", json={"amount": 1.0})
+    assert second.status_code == 400 and second.json()["code"] == "InvalidObject"
+    assert second.json()["errors"][0]["code"] == "ObjectExists"
+    assert count(cw, "finance/invoices/1001/payments") == 1
+    too_much = cw.patch(f"finance/invoices/1001/payments/{p1['id']}",
+                        json=[{"op": "replace", "path": "amount", "value": float(total + 1)}])
+    assert too_much.status_code == 400 and "exceeds invoice balance" in too_much.json()["errors"][0]["message"]
+    full = cw.patch(f"finance/invoices/1001/payments/{p1['id']}",
+                    json=[{"op": "replace", "path": "amount", "value": float(total)}])
+    assert full.status_code == 200 and full.json()["invoiceBalance"] == 0
+    assert cw.get("finance/invoices/1001").json()["balance"] == 0
+    put = cw.put(f"finance/invoices/1001/payments/{p1['id']}", json={"amount": 100.0,
+                                                                     "paymentDate": "2026-01-06T00:00:00Z"})
+    assert put.status_code == 200 and put.json()["paymentDate"] == "2026-01-06T00:00:00Z"
     listed = cw.get("finance/invoices/1001/payments").json()
-    assert [p["id"] for p in listed] == [p1["id"], rest["id"]]
-    assert count(cw, "finance/invoices/1001/payments") == 2
-    assert cw.get(f"finance/invoices/1001/payments/{rest['id']}").json()["amount"] == rest["amount"]
-    assert cw.get(f"finance/invoices/1002/payments/{rest['id']}").status_code == 404
+    assert [(p["id"], p["amount"]) for p in listed] == [(p1["id"], 100.0)]
+    assert cw.get(f"finance/invoices/1001/payments/{p1['id']}").json()["amount"] == 100.0
+    assert cw.get(f"finance/invoices/1002/payments/{p1['id']}").status_code == 404
 
-    assert cw.delete(f"finance/invoices/1001/payments/{rest['id']}").status_code == 204
-    assert Decimal(str(cw.get("finance/invoices/1001").json()["balance"])) == total - 100
-    assert cw.delete(f"finance/invoices/1001/payments/{rest['id']}").status_code == 404
+    other = cw.post("finance/invoices/1003/payments", json={"amount": 5.0}).json()
+    assert cw.delete(f"finance/invoices/1003/payments/{other['id']}").status_code == 204
+    assert cw.delete(f"finance/invoices/1003/payments/{other['id']}").status_code == 404
+    assert count(cw, "finance/invoices/1003/payments") == 0
     st = state(url)
     assert [p["id"] for p in st["payments"]] == [p1["id"]]
     assert next(i for i in st["invoices"] if i["id"] == 1001)["payments"] == 100.0

@@ -127,3 +127,56 @@ def test_malformed_company_reference_fails_its_record(company, message):
     [bill] = source_bills({"purchaseTransactions": [{"id": 7, "vendor": company, "glEntryIds": "1",
                                                      "purchaseDetail": []}]})
     assert any(message in e for e in bill.errors), bill.errors
+
+
+# ---------------------------------------------------------------- payments: one per invoice, set to a target
+
+def test_payment_write_sets_the_one_payment_to_the_target():
+    from decimal import Decimal as D
+
+    from cz_dagster.sync.payments import payment_write
+
+    assert payment_write(D("10.00"), []).kind == "create"
+    assert payment_write(D("0"), []).kind == "none"
+    one = [{"id": 7, "amount": 10.0}]
+    assert payment_write(D("10.00"), one).kind == "none"
+    assert (payment_write(D("25.50"), one).kind, payment_write(D("25.50"), one).payment_id) == ("update", "7")
+    assert (payment_write(D("0"), one).kind, payment_write(D("0"), one).payment_id) == ("delete", "7")
+    with pytest.raises(ValueError, match="ConnectWise lists 2 payments on this invoice where it allows one"):
+        payment_write(D("5"), [{"id": 1, "amount": 5}, {"id": 2, "amount": 5}])
+
+
+def test_status_and_target_checks_of_an_invoice():
+    from decimal import Decimal as D
+
+    from cz_dagster.sync.payments import CwInvoice, status_change, target_error, version
+
+    inv = CwInvoice.of({"id": 5, "invoiceNumber": "10005", "balance": 60.0, "payments": 40.0,
+                        "status": {"name": "Closed"}})
+    assert inv.payable == D("100.0")
+    assert status_change(D("100"), inv) == "closed"
+    assert status_change(D("50"), inv) is None
+    paid = CwInvoice.of({"id": 5, "invoiceNumber": "10005", "balance": 0, "payments": 100.0,
+                         "status": {"name": "Paid"}})
+    assert status_change(D("60"), paid) == "reopened" and status_change(D("100"), paid) is None
+    assert target_error(D("100"), inv) is None
+    assert "more than ConnectWise's total less credits (100.0)" in target_error(D("100.01"), inv)
+    assert version(D("478.5")) == "478.50"
+
+
+def test_triage_of_payments_since_the_cursor():
+    from datetime import date
+    from decimal import Decimal as D
+
+    from cz_dagster.sync.payments import XeroPayment, triage
+
+    def p(pid: str, inv: str | None, kind: str = "ACCRECPAYMENT", status: str = "AUTHORISED") -> XeroPayment:
+        return XeroPayment(pid, inv, f"N-{inv}", D("5"), date(2026, 1, 1), status, kind)
+
+    ours = {"x1": "101", "x2": "102"}
+    seen = triage([p("a", "x1"), p("b", "x1", status="DELETED"), p("c", "x9"), p("d", "x2", "ARCREDITPAYMENT"),
+                   p("e", "x2", "ARCREDITPAYMENT", "DELETED")], ours)
+    assert seen.touched == {"101"} and seen.not_ours == 1
+    assert [r.payment.payment_id for r in seen.reports] == ["d"]
+    assert "record it in ConnectWise" in seen.reports[0].reason
+    assert [w.payment_id for w in seen.withdrawn] == ["e"]

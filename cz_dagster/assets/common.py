@@ -103,6 +103,8 @@ def sync_scope(context: AssetExecutionContext, store: Store, flow: str | None = 
             reason = busy_message(flow, location.slug, holder)
             context.log.warning(f"{context.partition_key}: {reason}")
             lease = None
+    if lease is not None:
+        recorder.guard = lease.check  # every write of the run first checks the run still holds the flow
     scope = SyncScope(store, tenant, location, recorder, context.run.run_id, disabled=bool(reason),
                       skip_reason=reason, lease=lease)
     try:

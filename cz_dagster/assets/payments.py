@@ -175,7 +175,6 @@ class PaymentSync:
             self.counts["unchanged"] += 1
             return
         try:
-            self.scope.check_lease()
             self.ledger.mark_sending([key], f"payment-invoice-{cw_id}")
             payment_id = self.set_payment(invoice, target, paid_on) if target != invoice.paid \
                 else self._known_payment_id(cw_id)

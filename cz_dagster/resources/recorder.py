@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +27,8 @@ class CallRecorder:
         self.rate_limited: Counter[str] = Counter()
         self.secrets: set[str] = store.secrets  # shared: the ledger masks its error texts with the same set
         self._held: list[dict[str, Any]] | None = None
+        # called before every write is sent: the flow lease's check, so a run that lost its lease sends nothing
+        self.guard: Callable[[], None] | None = None
 
     def add_secret(self, *values: str | None) -> None:
         self.secrets.update(v for v in values if v)
@@ -35,8 +37,10 @@ class CallRecorder:
         """A write is in the sync log before it is sent, so a run killed mid-call still shows what it sent (and
         the entry says no answer was recorded). Reads are logged with their answer only: a read killed mid-call
         changed nothing. ``record(..., entry_id=)`` adds the answer."""
-        if method == "GET" or self._held is not None:
-            return None
+        if method == "GET" or self._held is not None or system == "identity":
+            return None  # a token refresh runs under a database lock: logged after, as before
+        if self.guard is not None:
+            self.guard()
         return self.log.write(location=self.location, surface=surface, system=system, method=method,
                               url=redact_url(url, self.secrets), status=None, duration_ms=None,
                               request=self._body(request), response=None, error=NO_ANSWER)

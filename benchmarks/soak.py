@@ -8,6 +8,9 @@ It prints, per flow: records expected, records in the target system, duplicates,
 the faults stop, retries made and 429s received (both from the product's own sync log). The figures to reach:
 0 duplicates, 0 lost, convergence within 2 rounds after the faults stop.
 
+Odd fault rounds start every partition twice at once, all partitions together: the overlap the flow leases
+must make harmless (one run of each pair writes, the other skips).
+
 Run: ``.venv/bin/python -m benchmarks.soak`` (default size, a few minutes) or ``--small``; ``--database-url`` puts
 the app database on PostgreSQL. ``tests/test_soak.py`` runs the small size in ``make test``.
 """
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -62,6 +66,7 @@ class SoakConfig:
     fault_rate: float = 0.15  # share of calls failing, spread over the kinds below
     seed: int = 7
     database_url: str | None = None
+    overlap: bool = True  # odd fault rounds start every partition twice at once (benchmarks.soak.run_round)
 
     @classmethod
     def small(cls, **overrides: Any) -> SoakConfig:
@@ -291,18 +296,31 @@ def transient_counts(store: Store, tenants: list[str]) -> dict[str, tuple[int, i
     return {flow: (r, n) for flow, (r, n) in out.items()}
 
 
-def run_round(store_resource: StoreResource, instance: DagsterInstance, partitions: list[str]) -> int:
-    """Every family for every partition, as the schedules would; returns the number of failed runs."""
+def run_round(store_resource: StoreResource, instance: DagsterInstance, partitions: list[str],
+              overlap: bool = False) -> int:
+    """Every family for every partition, as the schedules would; returns the number of failed runs. With
+    ``overlap`` every partition is started twice at once, and all partitions together (as a schedule tick, a
+    force-sync from the UI and a shell command can): the flow leases must let exactly one of each pair write."""
     resources = {"store": store_resource,
                  "connectwise_api": ConnectWiseResource(timeout_seconds=CLIENT_TIMEOUT, retry_base_delay=0.1,
                                                         retry_max_delay=2.0),
                  "xero_api": XeroResource(timeout_seconds=CLIENT_TIMEOUT, retry_base_delay=0.1, retry_max_delay=2.0)}
-    failed = 0
-    for partition in partitions:
-        result = materialize(all_assets, partition_key=partition, resources=resources, instance=instance,
-                             raise_on_error=False)
-        failed += not result.success
-    return failed
+
+    def one(partition: str, own: DagsterInstance) -> bool:
+        return materialize(all_assets, partition_key=partition, resources=resources, instance=own,
+                           raise_on_error=False).success
+
+    if not overlap:
+        return sum(not one(partition, instance) for partition in partitions)
+
+    def own_instance() -> DagsterInstance:
+        fresh = DagsterInstance.ephemeral()  # an in-memory instance is one run's: not shared across threads
+        fresh.add_dynamic_partitions(tenant_location.name, partitions)
+        return fresh
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = [pool.submit(one, p, own_instance()) for p in partitions for _ in range(2)]
+        return sum(not r.result() for r in runs)
 
 
 def soak(config: SoakConfig, out: Any = sys.stdout) -> dict[str, Any]:
@@ -343,10 +361,12 @@ def soak(config: SoakConfig, out: Any = sys.stdout) -> dict[str, Any]:
                         world.faults([{"path": "*", "kind": "status", "status": 503, "rate": 1.0}], "connectwise")
                     if round_no == config.expire_token_round:
                         world.api.post("xero", "/_sandbox/tokens/expire")
-                failed = run_round(store_resource, instance, partitions)
+                overlap = config.overlap and round_no % 2 == 1
+                failed = run_round(store_resource, instance, partitions, overlap=overlap)
                 down = ", ConnectWise down" if round_no in config.outage_rounds else ""
-                note(f"round {round_no} (faults{down})"
-                           f": {failed}/{len(partitions)} runs failed")
+                both = ", every partition run twice at once" if overlap else ""
+                note(f"round {round_no} (faults{down}{both})"
+                           f": {failed}/{len(partitions) * (2 if overlap else 1)} runs failed")
                 for world in worlds:
                     world.api.clear_faults()
             converged_at: int | None = None

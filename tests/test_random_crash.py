@@ -13,6 +13,7 @@ reversals, time, items) all come from the seed. Each CI run draws new seeds and 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import random
 import signal
@@ -52,10 +53,14 @@ SETTLE_ROUNDS = 3
 
 
 def seeds() -> list[int]:
+    """New seeds each test session; the same in every xdist worker of one session (their collections must
+    agree), so they derive from the session's shared id."""
     if os.environ.get("CZ_CRASH_SEEDS"):
         return [int(x) for x in os.environ["CZ_CRASH_SEEDS"].split(",")]
     count = int(os.environ.get("CZ_CRASH_SEED_COUNT", "5"))
-    base = random.SystemRandom().randrange(1, 10**6)
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % 10**6 if run_id \
+        else random.SystemRandom().randrange(1, 10**6)
     return [base + n for n in range(count)]
 
 
@@ -190,7 +195,7 @@ def one_seed(seed: int, backend: str, tmp_path: Path, pg_url: str | None, zygote
             drop_databases(pg_url, make_url(store_env.settings.database_url).database)
 
 
-def test_random_kills_and_overlaps_converge_exactly_once_on_sqlite(tmp_path, zygote):
+@pytest.mark.parametrize("seed", seeds())
+def test_random_kills_and_overlaps_converge_exactly_once_on_sqlite(seed, tmp_path, zygote):
     """PostgreSQL's twin is tests/test_random_crash_pg.py (its own file, so the two run on different workers)."""
-    for seed in seeds():
-        print(one_seed(seed, "sqlite", tmp_path, None, zygote))
+    print(one_seed(seed, "sqlite", tmp_path, None, zygote))

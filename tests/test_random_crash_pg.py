@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_random_crash import one_seed, seeds, zygote  # noqa: F401 - zygote is a fixture
 
 
-def test_random_kills_and_overlaps_converge_exactly_once_on_postgresql(tmp_path, pg_server_url, zygote):  # noqa: F811
-    for seed in seeds():
-        print(one_seed(seed, "postgresql", tmp_path, pg_server_url, zygote))
+@pytest.mark.parametrize("seed", seeds())
+def test_random_kills_and_overlaps_converge_exactly_once_on_postgresql(seed, tmp_path, pg_server_url,
+                                                                        zygote):  # noqa: F811
+    print(one_seed(seed, "postgresql", tmp_path, pg_server_url, zygote))

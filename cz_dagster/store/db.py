@@ -91,7 +91,9 @@ def tenant_role_name(database: str) -> str:
 
 def _sqlite_engine(path: Path) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+    # check_same_thread off: the pool hands a connection to one thread at a time, and the flow lease's heartbeat
+    # thread shares the engine with the run
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001

@@ -60,9 +60,9 @@ def ensure_table(store: Store, tenant: str) -> None:
     _ready.add(key)
 
 
-def _process_gone(host: str, pid: int) -> bool:
+def process_gone(host: str, pid: int | None) -> bool:
     """Only on this machine can we tell; elsewhere the lease's expiry decides."""
-    if host != HOST:
+    if host != HOST or not pid:
         return False
     if pid == os.getpid():
         return False
@@ -110,7 +110,7 @@ class FlowLease:
                 if row is None:
                     conn.execute(s.flow_leases.insert().values(location=self.location, flow=self.flow, **values))
                 elif (row["holder"] == self.run_id and row["pid"] == os.getpid()) or row["expires_at"] <= now \
-                        or _process_gone(row["host"], row["pid"]):
+                        or process_gone(row["host"], row["pid"]):
                     conn.execute(s.flow_leases.update().where(self._where()).values(**values))
                 else:
                     return Holder(row["holder"], row["host"], row["pid"], row["acquired_at"], row["expires_at"])

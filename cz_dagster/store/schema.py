@@ -222,7 +222,11 @@ xero_rate_calls = Table(
     Column("org", String(64), nullable=False),
     Column("started", Float(precision=53), nullable=False),
     Column("ended", Float(precision=53)),  # null while in flight
+    Column("host", String(255)),  # the caller's machine and process: a slot of a process that died on this
+    Column("pid", Integer),  # machine frees itself at once, not after the pacer's lease
 )
+# columns added to a tenant table after it was first made (``store.xero_rate.ensure_tables`` adds them)
+ADDED_TENANT_COLUMNS = {"xero_rate_calls": {"host": "VARCHAR(255)", "pid": "INTEGER"}}
 Index("ix_xero_rate_calls_org", xero_rate_calls.c.org, xero_rate_calls.c.started)
 
 # One writer per tenant, location and flow at a time (store.leases): whoever started the run -- the UI, a

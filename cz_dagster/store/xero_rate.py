@@ -17,14 +17,17 @@ SQLite):
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
+from cz_dagster.store.leases import HOST, process_gone
 
 RATE_TABLES = (s.xero_rate_orgs, s.xero_rate_calls)
 LEARNED_WINDOWS = 5  # how long a budget lowered by a 429 holds: long enough to calm a burst, not to starve a day
@@ -41,6 +44,12 @@ def ensure_tables(store: Store, tenant: str) -> None:
         s.tenant_metadata.create_all(engine, tables=list(RATE_TABLES))
     except DBAPIError:  # another process made them at the same moment
         s.tenant_metadata.create_all(engine, tables=list(RATE_TABLES))
+    for table, columns in s.ADDED_TENANT_COLUMNS.items():
+        have = {c["name"] for c in inspect(engine).get_columns(table)}
+        for name, ddl in columns.items():
+            if name not in have:
+                with contextlib.suppress(DBAPIError), engine.begin() as conn:  # made meanwhile by another
+                    conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {ddl}')
     _ready.add(key)
 
 
@@ -74,6 +83,10 @@ class XeroPacer:
         c = s.xero_rate_calls
         conn.execute(c.delete().where(c.c.org == self.org, (c.c.ended < now - self.window)
                                       | (c.c.ended.is_(None) & (c.c.started < now - self.lease))))
+        for slot, pid in conn.execute(select(c.c.id, c.c.pid).where(
+                c.c.org == self.org, c.c.ended.is_(None), c.c.host == HOST, c.c.pid != os.getpid())).all():
+            if process_gone(HOST, pid):  # SIGKILLed mid-call: Xero counted the call, it is no longer in flight
+                conn.execute(c.update().where(c.c.id == slot).values(ended=now))
         return [(r.started, r.ended) for r in conn.execute(select(c.c.started, c.c.ended).where(c.c.org == self.org))]
 
     def acquire(self) -> int:
@@ -94,7 +107,8 @@ class XeroPacer:
                     need = len(slots) - budget + 1
                     wait = frees[need - 1] - now if len(frees) >= need else self.poll
                 else:
-                    return int(conn.execute(c.insert().values(org=self.org, started=now)).inserted_primary_key[0])
+                    return int(conn.execute(c.insert().values(org=self.org, started=now, host=HOST,
+                                                              pid=os.getpid())).inserted_primary_key[0])
             wait = min(max(wait, 0.01), 5.0)
             self.waited += wait
             time.sleep(wait)

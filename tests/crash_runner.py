@@ -6,7 +6,8 @@ fresh worker per request (``python -m tests.crash_runner --zygote``: one JSON re
 pid answered on stdout). A forked worker is an ordinary process in its own session: SIGKILL ends it exactly as it
 ends a Dagster run worker. The zygote never opens a database or a socket, so nothing shared crosses the fork.
 ``python -m tests.crash_runner <partition> <key>...`` runs one worker directly. CZ_TEST_BATCH_SIZE makes Xero
-batches smaller, so that a small demo still has several pages."""
+batches smaller, so that a small demo still has several pages; CZ_TEST_MINUTE_WINDOW scales Xero's minute (with
+the sandbox's own, ``/_sandbox/config``)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ def main(partition: str, keys: list[str]) -> None:
     instance.add_dynamic_partitions(tenant_location.name, [partition])
     assets = [a for a in all_assets if a.key.to_user_string() in keys]
     batch_size = int(os.environ.get("CZ_TEST_BATCH_SIZE", "50"))
+    window = float(os.environ.get("CZ_TEST_MINUTE_WINDOW", "60"))  # Xero's minute, scaled with the sandbox's
     materialize(assets, partition_key=partition, instance=instance, raise_on_error=False,
                 resources={"store": StoreResource(), "connectwise_api": ConnectWiseResource(**FAST_RETRY),
-                           "xero_api": XeroResource(**FAST_RETRY, batch_size=batch_size)})
+                           "xero_api": XeroResource(**FAST_RETRY, batch_size=batch_size,
+                                                    minute_window_seconds=window)})
 
 
 def zygote() -> None:

@@ -26,7 +26,7 @@ def register_demo(store: Store, cw_url: str, xero_url: str, tenant: str = demo.T
             store.location(tenant, slug)
         except StoreError:
             store.add_location(tenant, slug, info["name"], info["cw_location_id"],
-                               xero_org_name=info["xero_org"])
+                               xero_org_name=info["xero_org"], timezone=info.get("timezone"))
     store.put_secret(tenant, "connectwise", {"public_key": demo.CW_PUBLIC_KEY,
                                                    "private_key": demo.CW_PRIVATE_KEY,
                                                    "client_id": demo.CW_CLIENT_ID})

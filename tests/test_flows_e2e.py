@@ -129,6 +129,25 @@ def test_timesheets_match_approved_hours_and_update_the_draft(demo_env):
     assert len(errors) == 1 and "Olivia Smith" in errors[0] and "only DRAFT timesheets can be updated" in errors[0]
 
 
+def test_catalogue_prices_keep_four_decimals(demo_env):
+    """Xero rounds unit prices to 2 decimals unless asked for unitdp=4: an item at 0.4175 must reach the
+    ConnectWise catalogue at 0.4175, not 0.42."""
+    sandbox = demo_env.sandbox
+    tid = demo.LOCATIONS["melbourne"]["xero_tenant_id"]
+    sandbox.post("xero", "/_sandbox/items", {"tenant_id": tid, "Code": "CABLE-M", "Name": "Cable per metre",
+                                             "SalesDetails": {"UnitPrice": 0.4175, "AccountCode": "200",
+                                                              "TaxType": "OUTPUT"}})
+    run_assets(demo_env.store_env, ["xero/items", "connectwise/product_catalogue"], MEL)
+    row = next(c for c in sandbox.cw_state()["catalog"] if c["identifier"] == "CABLE-M")
+    assert row["price"] == 0.4175
+
+
+def test_demo_locations_have_their_time_zones(demo_env):
+    """register_demo gives each location the zone the demo declares (Melbourne's day is not Adelaide's)."""
+    for slug, info in demo.LOCATIONS.items():
+        assert demo_env.store.location("demo", slug).timezone == info["timezone"]
+
+
 def test_product_catalogue_from_xero_items(demo_env):
     sandbox = demo_env.sandbox
     result = run_assets(demo_env.store_env, ["xero/items", "connectwise/product_catalogue"], MEL)

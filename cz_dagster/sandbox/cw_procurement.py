@@ -429,8 +429,10 @@ class Procurement:
             raise ValueError(f"poNumber {number} already exists")
         specs = []
         for spec in body.get("lines") or []:
-            xref = str(spec.get("taxCodeXref") or "INPUT")
             code = self.world.tax_code_by(identifier=str(spec["taxCode"])) if spec.get("taxCode") else None
+            # the record's tax code decides its purchase-side tax type unless an xref is given outright
+            xref = str(spec.get("taxCodeXref") or (demo.CW_PURCHASE_TAX_XREFS.get(code["identifier"]) if code
+                                                    else None) or "INPUT")
             if code is None:
                 ident = next((k for k, v in demo.CW_PURCHASE_TAX_XREFS.items() if v == xref), None)
                 code = self.world.tax_code_by(identifier=ident) if ident else None

@@ -193,6 +193,19 @@ def test_admin_procurement_unknown_vendor_and_bad_tax(url: str, cw: httpx.Client
                                                                    "lines": []}).status_code == 400
 
 
+def test_admin_procurement_takes_the_tax_type_of_its_tax_code(url: str, cw: httpx.Client) -> None:
+    """A line given a tax code and no xref gets that code's purchase-side tax type (it was always INPUT)."""
+    spec = {"locationId": ADL, "vendorId": 999999, "vendorInvoiceNumber": "FREE-1",
+            "lines": [{"description": "GST-free training", "quantity": 1, "unitCost": 200.0, "accountNumber": "310",
+                       "taxCode": "GST-FREE"},
+                      {"description": "Switch", "quantity": 1, "unitCost": 100.0, "accountNumber": "310",
+                       "taxCode": "GST"}]}
+    made = httpx.post(url + "/_sandbox/unpostedprocurement", json=spec)
+    assert made.status_code == 201, made.text
+    [txn] = export(cw, includedProductIds=[str(made.json()["id"])], **PRODUCTS)["purchaseTransactions"]
+    assert [d["taxCodeXref"] for d in txn["purchaseDetail"]] == ["EXEMPTEXPENSES", "INPUT"]
+
+
 def test_purchase_orders_and_line_items(cw: httpx.Client) -> None:
     total = count(cw, "procurement/purchaseorders")
     assert total == sum(demo.DEFAULT_PROCUREMENT_PER_LOCATION.values())

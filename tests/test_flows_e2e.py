@@ -173,6 +173,33 @@ def test_product_catalogue_from_xero_items(demo_env):
     assert row["description"] == "Renamed item" and row["price"] == 999.0
 
 
+def test_a_bill_whose_xero_total_differs_is_in_error_not_done_and_not_posted_twice(demo_env):
+    """A line with tax rate 0 in ConnectWise but tax type INPUT: Xero adds 10% GST. Before, the bill was marked
+    posted with a log warning; now it is in error with both totals and the Xero document named, ConnectWise is
+    not marked posted, and a re-run neither posts it again nor forgets the error."""
+    sandbox = demo_env.sandbox
+    vendor = next(c for c in sandbox.cw_state()["companies"] if c.get("isVendorFlag"))
+    made = sandbox.post("connectwise", "/_sandbox/unpostedprocurement", {
+        "locationId": demo.LOCATIONS["adelaide"]["cw_location_id"], "vendorId": vendor["id"],
+        "vendorInvoiceNumber": "MISMATCH-1", "lines": [{"description": "Rack", "quantity": 1, "unitCost": 1595.23,
+                                                       "accountNumber": "310", "taxCodeXref": "INPUT",
+                                                       "taxRate": 0}]})
+    ref = f"CW-PROC-{made['id']}"
+    run_assets(demo_env.store_env, ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"],
+               ADL)
+    for attempt in range(2):
+        meta = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
+        assert meta["failed"] == 1, meta.get("errors")
+        [bill] = [b for b in sandbox.org("adelaide")["bills"] if b["Reference"] == ref]
+        [row] = [r for r in Ledger(demo_env.store, "demo", "adelaide", "bills").in_state("error")
+                 if r.source_id == str(made["id"])]
+        assert row.target_id == bill["InvoiceID"] and not row.ack_ref, attempt
+        assert f"at {Decimal(str(bill['Total']))}" in row.last_error and "ConnectWise says 1595.23" in row.last_error
+        assert "not posted twice" in row.last_error
+    unposted = {str(t["id"]) for t in sandbox.cw_procurement("adelaide")}
+    assert str(made["id"]) in unposted  # not marked posted while the money disagrees
+
+
 def test_bills_posted_once_against_suppliers_and_found_again_after_a_crash(demo_env):
     sandbox = demo_env.sandbox
     loc = demo.LOCATIONS["adelaide"]["cw_location_id"]

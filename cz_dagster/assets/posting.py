@@ -141,8 +141,10 @@ class PostingSync:
                                      MAPPING_KIND).all().items()}
         try:
             self.recover([r for r in rows.values() if r.state == "sending"])
+            self.recheck([r for r in rows.values() if r.state == "error" and r.target_id])
             current = {r.key: r for r in self.ledger.rows([d.id for d in docs]) if r.key in self.by_key}
-            self.send([current[k] for k in self.by_key if current[k].state in ("pending", "error")])
+            self.send([current[k] for k in self.by_key if current[k].state == "pending"
+                       or (current[k].state == "error" and not current[k].target_id)])
         except XeroDailyLimitReached as exc:
             self.log.warning(f"{exc}: the remaining {self.kind.label}s wait for the next run")
             self.counts["deferred"] = len(self.ledger.in_state("pending", "sending"))
@@ -194,6 +196,33 @@ class PostingSync:
                 self._moved(doc, existing, "recovered")
             else:
                 self.errors[row.key] = self._conflict(doc, existing)
+        self.ledger.mark_done_many(done)
+
+    # -- a document in Xero whose total disagrees with ConnectWise's: in error, never sent again -------------
+    def mismatch(self, doc: SourceDoc, xero_doc: Any) -> str:
+        number = getattr(xero_doc, "invoice_number", None) or getattr(xero_doc, "reference", None) or doc.number
+        return (f"{self.kind.label} {doc.number}: in Xero as {number} at {xero_doc.total}, but ConnectWise says "
+                f"{doc.raw.get('total')}: the tax on its lines is worked out differently (check the tax code "
+                "mapping and each line's tax rate). Correct the Xero document so the totals agree, or void it "
+                "to have it posted again; until then it is not posted twice and not marked posted in ConnectWise")
+
+    def recheck(self, rows: list[LedgerRow]) -> None:
+        """Documents left in error because Xero's total disagreed: agreed now -> done; voided or deleted in Xero
+        -> posted again; still different -> still in error (the same words)."""
+        if not rows:
+            return
+        found = lookup(self.xc, self.kind, [self.by_key[r.key] for r in rows])
+        done: dict[Key, str] = {}
+        for row in rows:
+            doc, existing = self.by_key[row.key], found.get(self.by_key[row.key].id)
+            if existing is None:
+                self.ledger.set_target({row.key: None})
+                self.ledger.mark_pending([row.key], "the Xero document was voided or deleted: posted again")
+            elif totals_match(doc, existing.total, len(existing.line_items or []) or 1):
+                done[row.key] = str(existing.invoice_id)
+                self._moved(doc, existing, "corrected in Xero")
+            else:
+                self.errors[row.key] = self.mismatch(doc, existing)
         self.ledger.mark_done_many(done)
 
     @staticmethod
@@ -287,6 +316,7 @@ class PostingSync:
             raise XeroMalformedAnswer(200, f"Xero answered the {self.kind.label} batch without a list of "
                                            f"{self.kind.label}s: {str(elements)[:120]!r}")
         done: dict[Key, str] = {}
+        mismatched: dict[Key, str | None] = {}
         taken: list[tuple[Key, SourceDoc]] = []
         unheard: list[LedgerRow] = [row for row, _ in batch[len(elements):]]
         for (row, sent), element in zip(batch, elements, strict=False):
@@ -305,12 +335,16 @@ class PostingSync:
             if not element.invoice_id:  # 'OK' without an id: whether Xero has it is unknown until looked up
                 unheard.append(row)
                 continue
+            if not totals_match(doc, element.total, len(sent.get("LineItems") or []) or 1):
+                # money that does not agree is not "done": in error, with the document named (never re-sent)
+                mismatched[row.key] = str(element.invoice_id)
+                self.errors[row.key] = self.mismatch(doc, element)
+                self._moved(doc, element, "in Xero, totals differ")
+                continue
             done[row.key] = str(element.invoice_id)
             self.counts["posted"] += 1
             self._moved(doc, element, "posted")
-            if not totals_match(doc, element.total):
-                self.log.warning(f"{label}: ConnectWise total {doc.raw.get('total')} but Xero computed "
-                                 f"{element.total} (rounding per line); check the tax settings")
+        self.ledger.set_target(mismatched)
         self.ledger.mark_done_many(done)
         if unheard:  # Xero's answer did not say what became of these: looked up now, re-sent only if absent
             self.recover(unheard)

@@ -150,6 +150,12 @@ class Ledger:
                 ).values(state="error", last_error=redact_text(message, self.store.secrets)[:4000], updated_at=now,
                          run_id=self.run_id))
 
+    def set_target(self, targets: dict[Key, str | None]) -> None:
+        """Record (or forget) the target document of rows whatever their state: a document Xero holds but that
+        is in error (its total disagrees) must never be sent again while it is there."""
+        for key, target in targets.items():
+            self._update([key], target_id=target)
+
     def mark_pending(self, keys: Sequence[Key], note: str | None = None) -> None:
         self._update(keys, state="pending", last_error=redact_text(note, self.store.secrets) if note else None)
 

@@ -16,6 +16,7 @@ from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
+from cz_dagster.sync import vocabulary
 
 
 def _store() -> Store:
@@ -327,13 +328,7 @@ def notify_set(tenant_slug: str, emails_: tuple[str, ...]) -> None:
 
 
 # -- mappings -----------------------------------------------------------------------------------------------
-MAP_KINDS = {
-    "member": ("member_employee", "ConnectWise member (id or identifier)", "Xero EmployeeID"),
-    "company": ("company_contact", "ConnectWise company id", "Xero ContactID"),
-    "tax-code": ("tax_code_tax_type", "ConnectWise tax code identifier", "Xero TaxType"),
-    "work-type": ("work_type_earnings_rate", "ConnectWise work type name or id", "Xero EarningsRateID"),
-    "location-tracking": ("location_tracking_option", "ConnectWise location slug", "Xero tracking option name"),
-}
+MAP_KINDS = vocabulary.MAP_KINDS
 
 
 @main.command("map")
@@ -348,7 +343,7 @@ def map_cmd(kind: str, tenant_slug: str, location_slug: str, source: str, target
 
     store = _store()
     store.location(tenant_slug, location_slug)
-    mapping_kind, source_help, target_help = MAP_KINDS[kind]
+    mapping_kind, target_help = MAP_KINDS[kind].stored, MAP_KINDS[kind].target_help
     if kind in ("member", "company") and not re.fullmatch(r"[0-9a-fA-F-]{36}", target):
         raise click.BadParameter(f"{target_help} is a UUID", param_hint="--target")
     if kind == "member" and not source.isdigit():

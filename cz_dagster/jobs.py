@@ -1,18 +1,18 @@
-"""One asset job per family; schedules and force-sync launch these, one partition (tenant-location) a run."""
+"""One asset job per family; schedules and force-sync launch these, one partition (tenant-location) a run. The
+families and their job names are spelled in sync/vocabulary.py; each asset's group is its family."""
 
 from dagster import AssetSelection, define_asset_job
 
-money_job = define_asset_job(
-    "money_job", selection=AssetSelection.groups("money"),
-    description="Invoices (with their contacts), bills and payments for one tenant-location.")
-time_job = define_asset_job(
-    "time_job", selection=AssetSelection.groups("time"),
-    description="Approved time entries of one tenant-location -> Xero payroll timesheets.")
-staff_job = define_asset_job(
-    "staff_job", selection=AssetSelection.groups("staff"),
-    description="Map one tenant-location's ConnectWise members to Xero payroll employees.")
-reference_job = define_asset_job(
-    "reference_job", selection=AssetSelection.groups("reference"),
-    description="Mirror the Xero reference data of one tenant-location's organisation; update the catalogue.")
+from cz_dagster.sync.vocabulary import FAMILIES, MONEY, REFERENCE, STAFF, TIME
 
-all_jobs = [money_job, time_job, staff_job, reference_job]
+DESCRIPTIONS = {
+    MONEY: "Invoices (with their contacts), bills and payments for one tenant-location.",
+    TIME: "Approved time entries of one tenant-location -> Xero payroll timesheets.",
+    STAFF: "Map one tenant-location's ConnectWise members to Xero payroll employees.",
+    REFERENCE: "Mirror the Xero reference data of one tenant-location's organisation; update the catalogue.",
+}
+JOBS = {family: define_asset_job(job, selection=AssetSelection.groups(family), description=DESCRIPTIONS[family])
+        for family, job in FAMILIES.items()}
+money_job, time_job, staff_job, reference_job = (JOBS[f] for f in (MONEY, TIME, STAFF, REFERENCE))
+
+all_jobs = list(JOBS.values())

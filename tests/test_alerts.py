@@ -157,3 +157,26 @@ def test_stale_family_alert_once(demo_env, smtp):
     assert send_stale(store, mailer, instance, now) == []  # once per missed tick
     subjects = [m["Subject"] for m in inbox.messages]
     assert "[cz] demo melbourne: money has not synced for two cycles" in subjects
+
+
+def test_daily_summary_lists_families_not_surfaces(demo_env, smtp):
+    """Rows of every surface count under their family; a surface of an earlier version (payment_status, whose
+    rows once made the summary show it as a family of its own) is not a family."""
+    from sqlalchemy import insert
+
+    from cz_dagster.store import schema as s
+
+    inbox, mailer = smtp
+    store = demo_env.store
+    CliRunner().invoke(main, ["notify", "set", "--tenant", "demo", "--email", "finance@msp.example"],
+                       env=demo_env.store_env.env)
+    run_assets(demo_env.store_env, MONEY, ADL)
+    now = datetime.now(UTC)
+    with store.tenant_tx("demo") as conn:
+        conn.execute(insert(s.ledger).values(surface="payment_status", location="adelaide", source_id="1",
+                                             source_version="x", state="done", attempts=0, created_at=now,
+                                             updated_at=now))
+    late = now.replace(hour=21, minute=0) - timedelta(days=1)  # 07:30 in Adelaide
+    assert send_daily(store, mailer, late) == ["demo"]
+    text, _ = inbox.bodies(inbox.messages[-1])
+    assert "family: money" in text and "payment_status" not in text

@@ -68,3 +68,24 @@ def test_tenants_sensor_adds_enabled_partitions(store_env, tmp_path):
         assert instance.get_dynamic_partitions(tenant_location.name) == ["acme__perth"]
         again = tenants_sensor(build_sensor_context(instance=instance, resources={"store": store_env.resource()}))
         assert "have partitions" in again.skip_message
+
+
+def test_every_asset_group_job_and_surface_comes_from_the_vocabulary():
+    """Families, surfaces and mapping kinds are spelled once (sync/vocabulary.py): each asset's group is its
+    family there, each family has its job, and a ledger surface or mapping kind not there is refused."""
+    import pytest
+
+    from cz_dagster.store.ledger import Ledger
+    from cz_dagster.store.mappings import Mappings
+    from cz_dagster.sync import vocabulary as v
+
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).group_name == v.family_of_asset(key.to_user_string()), key
+    for family, job in v.FAMILIES.items():
+        assert defs.resolve_job_def(job).name == job and v.JOB_FAMILY[job] == family
+    with pytest.raises(ValueError, match="unknown ledger surface 'payment_status'"):
+        Ledger(None, "t", "l", "payment_status")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown mapping kind"):
+        Mappings(None, "t", "l", "member")  # type: ignore[arg-type]
+    assert set(v.SURFACE_FAMILY.values()) <= set(v.FAMILIES)

@@ -8,6 +8,7 @@ from cz_dagster.assets.contacts import companies_on, ensure_contacts
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.bills import source_bills, to_xero_bill
+from cz_dagster.sync.vocabulary import MONEY
 
 BILLS_KEY = AssetKey(["xero", "bills"])
 
@@ -21,7 +22,7 @@ BILL_KIND = DocKind(
 
 @writer_asset(
     BILLS_KEY,
-    group="money",
+    group=MONEY,
     deps=[AssetKey(["xero", m]) for m in PREFLIGHT_MIRRORS],
     check="No procurement or supplier of this tenant-location sits in error",
     description="Unposted ConnectWise procurement of the location -> ACCPAY bills against the supplier contact "

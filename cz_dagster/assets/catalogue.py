@@ -19,6 +19,7 @@ from cz_dagster.resources.connectwise import ConnectWiseError
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.reference import ReferenceMirror
 from cz_dagster.sync.hashing import stable_hash
+from cz_dagster.sync.vocabulary import REFERENCE
 
 CATALOGUE_KEY = AssetKey(["connectwise", "product_catalogue"])
 COMPARED = ("description", "customerDescription", "price", "cost", "inactiveFlag")
@@ -102,7 +103,7 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
 
 @writer_asset(
     CATALOGUE_KEY,
-    group="reference",
+    group=REFERENCE,
     deps=[AssetKey(["xero", "items"])],
     check="No catalogue item of this tenant-location sits in error",
     description="The mirrored Xero items of the location's organisation -> ConnectWise product catalogue items, "

@@ -23,9 +23,10 @@ from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.contacts import match_companies, to_xero_contact
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 from cz_dagster.sync.invoices import company_ref
+from cz_dagster.sync.vocabulary import COMPANY_CONTACT, MONEY
 
 CONTACTS_KEY = AssetKey(["xero", "contacts"])
-MAPPING_KIND = "company_contact"
+MAPPING_KIND = COMPANY_CONTACT
 NAME_TAKEN = "is already assigned to another contact"
 
 
@@ -167,7 +168,7 @@ def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroR
 
 @writer_asset(
     CONTACTS_KEY,
-    group="money",
+    group=MONEY,
     check="No company of this tenant-location sits in error",
     description="ConnectWise companies on unposted invoices, matched (contact number, account number, name) or "
                 "created as Xero contacts in the location's organisation.",

@@ -8,6 +8,7 @@ from cz_dagster.assets.contacts import CONTACTS_KEY
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.invoices import source_invoices, to_xero_invoice
+from cz_dagster.sync.vocabulary import MONEY
 
 INVOICES_KEY = AssetKey(["xero", "invoices"])
 
@@ -21,7 +22,7 @@ INVOICE_KIND = DocKind(
 
 @writer_asset(
     INVOICES_KEY,
-    group="money",
+    group=MONEY,
     deps=[CONTACTS_KEY, *(AssetKey(["xero", m]) for m in PREFLIGHT_MIRRORS)],
     check="No invoice of this tenant-location sits in error",
     description="Unposted ConnectWise invoices of the location -> ACCREC invoices in its Xero organisation "

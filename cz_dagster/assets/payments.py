@@ -42,6 +42,7 @@ from cz_dagster.sync.payments import (
     triage,
     version,
 )
+from cz_dagster.sync.vocabulary import MONEY
 
 PAYMENTS_KEY = AssetKey(["connectwise", "invoice_payments"])
 CURSOR = "xero_payments_modified_since"
@@ -258,7 +259,7 @@ class PaymentSync:
 
 @writer_asset(
     PAYMENTS_KEY,
-    group="money",
+    group=MONEY,
     deps=[INVOICES_KEY],
     check="No payment of this tenant-location sits in error",
     description="What Xero says is paid on each invoice this product posted -> the invoice's one ConnectWise "

@@ -22,6 +22,7 @@ from cz_dagster.store.reference import ReferenceMirror
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 from cz_dagster.sync.invoices import RecordError, SourceDoc, totals_match
 from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document
+from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TAX_CODE_TAX_TYPE
 
 UNIQUE_NUMBER = "must be unique"
 NO_GL = "no-gl-entries"
@@ -58,7 +59,7 @@ def reference_data(scope: SyncScope) -> ReferenceData:
     st, t, loc = scope.store, scope.tenant.slug, scope.location.slug
     ref = ReferenceData(org=scope.location.xero_org_name or str(scope.location.xero_tenant_id),
                         **{kind: ReferenceMirror(st, t, loc, kind).items() for kind in PREFLIGHT_MIRRORS})
-    ref.tax_code_map = {k: m.target_id for k, m in Mappings(st, t, loc, "tax_code_tax_type").all().items()}
+    ref.tax_code_map = {k: m.target_id for k, m in Mappings(st, t, loc, TAX_CODE_TAX_TYPE).all().items()}
     return ref
 
 
@@ -66,7 +67,7 @@ def location_tracking(scope: SyncScope, ref: ReferenceData) -> list[dict[str, st
     """The tracking a location's documents carry: `cz map location-tracking` ("Category/Option" or an option
     name), else an active option named like the location in an active category; none when neither exists."""
     st, t, loc = scope.store, scope.tenant.slug, scope.location.slug
-    mapped = Mappings(st, t, loc, "location_tracking_option").all().get(loc)
+    mapped = Mappings(st, t, loc, LOCATION_TRACKING_OPTION).all().get(loc)
     wanted = mapped.target_id if mapped else scope.location.name
     category_name, _, option_name = wanted.rpartition("/")
     for category in ref.tracking_categories.values():

@@ -13,6 +13,7 @@ from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import StoreResource, XeroResource
 from cz_dagster.resources.xero import XeroClient
 from cz_dagster.store.reference import ReferenceMirror
+from cz_dagster.sync.vocabulary import REFERENCE
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ OTHER_MIRRORS = [
 def build_mirror_asset(spec: MirrorSpec) -> AssetsDefinition:
     key = AssetKey(["xero", spec.name])
 
-    @asset(key=key, group_name="reference", partitions_def=tenant_location, kinds={"xero"},
+    @asset(key=key, group_name=REFERENCE, partitions_def=tenant_location, kinds={"xero"},
            description=f"{spec.description} Mirrored per location's Xero organisation.")
     def _mirror(context: AssetExecutionContext, store: StoreResource, xero_api: XeroResource) -> MaterializeResult:
         st = store.get()

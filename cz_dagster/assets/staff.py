@@ -22,9 +22,10 @@ from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.hashing import stable_hash
 from cz_dagster.sync.staff import match_members
+from cz_dagster.sync.vocabulary import MEMBER_EMPLOYEE, STAFF
 
 STAFF_KEY = AssetKey(["xero", "staff"])
-MEMBER_KIND = "member_employee"
+MEMBER_KIND = MEMBER_EMPLOYEE
 
 
 def fetch_employees(xc: XeroClient) -> list[dict[str, Any]]:
@@ -74,7 +75,7 @@ def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroReso
 
 @writer_asset(
     STAFF_KEY,
-    group="staff",
+    group=STAFF,
     check="Every active member of this location maps to a Xero employee",
     description="Active ConnectWise members of the location -> Xero Payroll AU employees (email, employee "
                 "identifier, then name; `cz map member` by hand); the unmatched are reported, never invented.",

@@ -34,6 +34,7 @@ from cz_dagster.sync.timesheets import (
     entry_hours,
     grid,
 )
+from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TIME, WORK_TYPE_EARNINGS_RATE
 
 TIMESHEETS_KEY = AssetKey(["xero", "timesheets"])
 LOOKBACK_DAYS = 35
@@ -101,7 +102,7 @@ class TimesheetSync:
         pay_items = self.xc.call("payroll", self.xc.payroll.get_pay_items).pay_items
         rates = {str(r.earnings_rate_id): r for r in (pay_items.earnings_rates or [])}
         rate_by_name = {str(r.name).casefold(): str(r.earnings_rate_id) for r in rates.values()}
-        work_type_map = Mappings(st, t, loc, "work_type_earnings_rate").all()
+        work_type_map = Mappings(st, t, loc, WORK_TYPE_EARNINGS_RATE).all()
         tracking_item = self.tracking_item()
         configured = self.scope.tenant.payroll_statuses
         statuses = [x.strip() for x in configured.split(",") if x.strip()] if configured else DEFAULT_PAYROLL_STATUSES
@@ -176,7 +177,7 @@ class TimesheetSync:
         """The tracking option this location's hours carry: `cz map location-tracking`, else the option named
         like the location in a tracking category."""
         st, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
-        mapped = Mappings(st, t, loc, "location_tracking_option").all().get(loc)
+        mapped = Mappings(st, t, loc, LOCATION_TRACKING_OPTION).all().get(loc)
         wanted = (mapped.target_id if mapped else self.scope.location.name).casefold()
         result = self.xc.call("payroll", self.xc.accounting.get_tracking_categories)
         for category in result.tracking_categories or []:
@@ -276,7 +277,7 @@ class TimesheetSync:
 
 @writer_asset(
     TIMESHEETS_KEY,
-    group="time",
+    group=TIME,
     deps=[STAFF_KEY, AssetKey(["xero", "earnings_rates"]), AssetKey(["xero", "payroll_calendars"])],
     check="No timesheet or time entry of this tenant-location sits in error",
     description="Approved ConnectWise time entries -> one DRAFT Xero Payroll AU timesheet per employee per pay "

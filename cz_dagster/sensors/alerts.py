@@ -27,25 +27,19 @@ from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.store.xero_tokens import XeroTokens
 from cz_dagster.sync import emails
-from cz_dagster.sync.schedule import DEFAULT_CRONS, FAMILIES, ticks_back
+from cz_dagster.sync.schedule import DEFAULT_CRONS, ticks_back
+from cz_dagster.sync.vocabulary import JOB_FAMILY, SURFACE_FAMILY, family_of_asset
 
-JOB_FAMILY = {job: family for family, job in FAMILIES.items()}
-SURFACE_FAMILY = {"invoices": "money", "contacts": "money", "bills": "money", "suppliers": "money",
-                  "payments": "money", "timesheets": "time", "staff": "staff", "catalogue": "reference"}
 DAILY_HOUR = 7
 FAMILY_ASSET = {"money": AssetKey(["xero", "invoices"]), "time": AssetKey(["xero", "timesheets"]),
                 "staff": AssetKey(["xero", "staff"]), "reference": AssetKey(["xero", "tax_rates"])}
-
-
-ASSET_FAMILY = {"xero/contacts": "money", "xero/invoices": "money", "xero/bills": "money",
-                "connectwise/invoice_payments": "money", "xero/staff": "staff", "xero/timesheets": "time"}
 
 
 def family_of(job_name: str, asset_keys: list[str]) -> str:
     """The family of a failed run: its job's, or for a materialization launched from the UI, its assets'."""
     if job_name in JOB_FAMILY:
         return JOB_FAMILY[job_name]
-    families = sorted({ASSET_FAMILY.get(k, "reference") for k in asset_keys})
+    families = sorted({family_of_asset(k) for k in asset_keys})
     return "+".join(families) if families else "force-sync"
 
 
@@ -133,7 +127,9 @@ def send_daily(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
                     select(s.ledger.c.location, s.ledger.c.surface, s.ledger.c.state, func.count())
                     .where(s.ledger.c.updated_at >= since)
                     .group_by(s.ledger.c.location, s.ledger.c.surface, s.ledger.c.state)):
-                family = SURFACE_FAMILY.get(surface, surface)
+                family = SURFACE_FAMILY.get(surface)
+                if family is None:  # a surface an earlier version wrote (e.g. payment_status): not a family
+                    continue
                 row = table.setdefault((loc, family), {"location": loc, "family": family, "moved": 0, "failed": 0})
                 if state == "done":
                     row["moved"] += n

@@ -18,6 +18,7 @@ from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
 from cz_dagster.store.schema import utcnow
 from cz_dagster.sync.redact import redact_text
+from cz_dagster.sync.vocabulary import check_surface
 
 Key = tuple[str, str]  # (source_id, source_version)
 OPEN_STATES = ("pending", "sending", "error")
@@ -59,7 +60,7 @@ class Ledger:
         self.store = store
         self.tenant = tenant
         self.location = location
-        self.surface = surface
+        self.surface = check_surface(surface)
         self.run_id = run_id
         self.t = s.ledger
 

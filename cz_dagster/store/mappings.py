@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
+from cz_dagster.sync.vocabulary import check_mapping
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Mapping:
 
 class Mappings:
     def __init__(self, store: Store, tenant: str, location: str, kind: str):
-        self.store, self.tenant, self.location, self.kind = store, tenant, location, kind
+        self.store, self.tenant, self.location, self.kind = store, tenant, location, check_mapping(kind)
         self.t = s.mappings
 
     def all(self) -> dict[str, Mapping]:

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-FAMILIES = {"money": "money_job", "time": "time_job", "staff": "staff_job", "reference": "reference_job"}
-DEFAULT_CRONS = {"money": "0 */6 * * *", "time": "0 2 * * *", "staff": "0 3 * * *", "reference": "0 1 * * *"}
+from cz_dagster.sync.vocabulary import FAMILIES, MONEY, REFERENCE, STAFF, TIME
+
+DEFAULT_CRONS = {MONEY: "0 */6 * * *", TIME: "0 2 * * *", STAFF: "0 3 * * *", REFERENCE: "0 1 * * *"}
 
 
 class ScheduleError(ValueError):

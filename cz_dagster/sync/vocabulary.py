@@ -1,0 +1,62 @@
+"""The product's vocabularies, each spelled once: asset families (and their jobs), ledger surfaces, the family
+each asset and surface belongs to, and the kinds of mapping a person can set. Everything else imports these, so
+a new surface or family cannot be missing from one place (the daily summary once listed ``payment_status`` as a
+family of its own because one dict lacked it). Pure data; ``Ledger`` and ``Mappings`` refuse a name not here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MONEY, TIME, STAFF, REFERENCE = "money", "time", "staff", "reference"
+FAMILIES = {MONEY: "money_job", TIME: "time_job", STAFF: "staff_job", REFERENCE: "reference_job"}  # family -> job
+JOB_FAMILY = {job: family for family, job in FAMILIES.items()}
+
+# ledger surfaces (one per kind of record the product writes) -> the family whose runs write them
+SURFACE_FAMILY = {"invoices": MONEY, "contacts": MONEY, "bills": MONEY, "suppliers": MONEY, "payments": MONEY,
+                  "timesheets": TIME, "staff": STAFF, "catalogue": REFERENCE}
+
+# every asset that is not a reference mirror -> its family (mirrors are REFERENCE); each asset's group is this
+ASSET_FAMILY = {"xero/contacts": MONEY, "xero/invoices": MONEY, "xero/bills": MONEY,
+                "connectwise/invoice_payments": MONEY, "xero/staff": STAFF, "xero/timesheets": TIME,
+                "connectwise/product_catalogue": REFERENCE}
+
+
+def family_of_asset(key: str) -> str:
+    return ASSET_FAMILY.get(key, REFERENCE)
+
+
+# kinds of mapping: what the store calls them, and what `cz map` calls them with the help it shows
+MEMBER_EMPLOYEE = "member_employee"
+COMPANY_CONTACT = "company_contact"
+TAX_CODE_TAX_TYPE = "tax_code_tax_type"
+WORK_TYPE_EARNINGS_RATE = "work_type_earnings_rate"
+LOCATION_TRACKING_OPTION = "location_tracking_option"
+
+
+@dataclass(frozen=True)
+class MapKind:
+    stored: str
+    source_help: str
+    target_help: str
+
+
+MAP_KINDS = {
+    "member": MapKind(MEMBER_EMPLOYEE, "ConnectWise member (id or identifier)", "Xero EmployeeID"),
+    "company": MapKind(COMPANY_CONTACT, "ConnectWise company id", "Xero ContactID"),
+    "tax-code": MapKind(TAX_CODE_TAX_TYPE, "ConnectWise tax code identifier", "Xero TaxType"),
+    "work-type": MapKind(WORK_TYPE_EARNINGS_RATE, "ConnectWise work type name or id", "Xero EarningsRateID"),
+    "location-tracking": MapKind(LOCATION_TRACKING_OPTION, "ConnectWise location slug", "Xero tracking option name"),
+}
+STORED_MAPPINGS = {k.stored for k in MAP_KINDS.values()}
+
+
+def check_surface(surface: str) -> str:
+    if surface not in SURFACE_FAMILY:
+        raise ValueError(f"unknown ledger surface {surface!r}: add it to sync/vocabulary.py SURFACE_FAMILY")
+    return surface
+
+
+def check_mapping(kind: str) -> str:
+    if kind not in STORED_MAPPINGS:
+        raise ValueError(f"unknown mapping kind {kind!r}: add it to sync/vocabulary.py")
+    return kind

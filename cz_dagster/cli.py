@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from cz_dagster.store.crypto import SecretKeyError
-from cz_dagster.store.db import Store, StoreError
+from cz_dagster.store.db import Location, Store, StoreError
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.sync import vocabulary
@@ -100,15 +100,86 @@ def tenant_set(slug: str, enabled: bool | None, timezone: str | None, payroll_st
                f"{t.payroll_statuses or 'default'}")
 
 
+def _connection(store: Store, tenant_slug: str) -> str:
+    """The Xero connection's state in words: connected, paused (revoked), or not connected."""
+    from cz_dagster.store.xero_tokens import XeroTokens
+
+    status = XeroTokens(store, tenant_slug).status()
+    return {None: "not connected", "paused": "paused (reconnect with `cz xero connect`)"}.get(status, status or "")
+
+
+def _location_view(loc: Location, tenant_timezone: str, connection: str) -> dict:
+    return {"location": loc.slug, "partition": loc.partition_key, "name": loc.name, "enabled": loc.enabled,
+            "connectwise_location_id": loc.cw_location_id, "xero_organisation": loc.xero_org_name,
+            "xero_tenant_id": loc.xero_tenant_id, "timezone": loc.timezone or tenant_timezone,
+            "timezone_from": "location" if loc.timezone else "tenant",
+            "xero_connection": connection if loc.xero_tenant_id else "no Xero organisation"}
+
+
+def _tenant_view(store: Store, slug: str) -> dict:
+    from cz_dagster.sync.schedule import DEFAULT_CRONS
+
+    t = store.tenant(slug)
+    connection = _connection(store, slug)
+    custom = store.schedules(slug)
+    creds = store.get_secret(slug, "connectwise") or {}
+    return {
+        "tenant": t.slug, "name": t.name, "enabled": t.enabled, "timezone": t.timezone,
+        "connectwise": {"site": t.cw_url, "company_id": t.cw_company_id, "codebase": t.cw_codebase,
+                        "credentials": "set" if creds.get("private_key") else "not set"},
+        "xero": {"connection": connection, "api_url": t.xero_api_url},
+        "payroll_statuses": t.payroll_statuses or "default",
+        "schedules": {f: {"cron": custom.get(f, c), "default": f not in custom} for f, c in DEFAULT_CRONS.items()},
+        "alert_recipients": store.recipients(slug),
+        "locations": [_location_view(loc, t.timezone, connection) for loc in store.locations(slug)],
+    }
+
+
+def _echo_locations(locations: list[dict]) -> None:
+    for loc in locations:
+        org = loc["xero_organisation"] or loc["xero_tenant_id"] or "(no Xero organisation)"
+        state = "" if loc["enabled"] else "  DISABLED"
+        click.echo(f"  {loc['partition']}\tCW location {loc['connectwise_location_id']}\t-> {org}\t"
+                   f"{loc['timezone']} ({loc['timezone_from']})\tXero: {loc['xero_connection']}{state}")
+
+
 @tenant.command("list")
-def tenant_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def tenant_list(as_json: bool) -> None:
     """List tenants and their locations."""
     store = _store()
-    for t in store.tenants():
-        click.echo(f"{t.slug}\t{t.name}\t{'enabled' if t.enabled else 'disabled'}\t{t.timezone}")
-        for loc in store.locations(t.slug):
-            org = loc.xero_org_name or loc.xero_tenant_id or "(no Xero organisation)"
-            click.echo(f"  {loc.partition_key}\tCW location {loc.cw_location_id}\t-> {org}")
+    views = [_tenant_view(store, t.slug) for t in store.tenants()]
+    if as_json:
+        click.echo(json.dumps(views, indent=2))
+        return
+    for v in views:
+        click.echo(f"{v['tenant']}\t{v['name']}\t{'enabled' if v['enabled'] else 'disabled'}\t{v['timezone']}\t"
+                   f"Xero: {v['xero']['connection']}")
+        _echo_locations(v["locations"])
+
+
+@tenant.command("show")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def tenant_show(slug: str, as_json: bool) -> None:
+    """A tenant's settings: ConnectWise site, Xero connection, time zone, schedules, alert recipients and
+    locations. Credentials are never shown, only whether they are set."""
+    v = _tenant_view(_store(), slug)
+    if as_json:
+        click.echo(json.dumps(v, indent=2))
+        return
+    cw = v["connectwise"]
+    click.echo(f"tenant {v['tenant']} ({v['name']}): {'enabled' if v['enabled'] else 'DISABLED'}, time zone "
+               f"{v['timezone']}")
+    click.echo(f"ConnectWise: {cw['site'] or '(no site)'} company {cw['company_id'] or '-'} codebase "
+               f"{cw['codebase']}, credentials {cw['credentials']}")
+    click.echo(f"Xero: {v['xero']['connection']} ({v['xero']['api_url']})")
+    click.echo(f"payroll statuses: {v['payroll_statuses']}")
+    for family, sch in v["schedules"].items():
+        click.echo(f"schedule {family:<10} {sch['cron']}{' (default)' if sch['default'] else ''}")
+    click.echo(f"alerts to: {', '.join(v['alert_recipients']) or '(nobody: cz notify set)'}")
+    click.echo("locations:")
+    _echo_locations(v["locations"])
 
 
 def _check_timezone(tz: str) -> None:
@@ -148,6 +219,21 @@ def location_add(tenant_slug: str, slug: str, name: str, cw_location_id: int, xe
 
     added = add_partitions_to_instance([loc.partition_key])
     click.echo(f"location {loc.partition_key} added" + (" (partition registered)" if added else ""))
+
+
+@location.command("list")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def location_list(tenant_slug: str, as_json: bool) -> None:
+    """A tenant's locations: ConnectWise location id, Xero organisation, time zone, connection state."""
+    store = _store()
+    t = store.tenant(tenant_slug)
+    connection = _connection(store, tenant_slug)
+    views = [_location_view(loc, t.timezone, connection) for loc in store.locations(tenant_slug)]
+    if as_json:
+        click.echo(json.dumps(views, indent=2))
+    else:
+        _echo_locations(views)
 
 
 @location.command("set")

@@ -174,3 +174,37 @@ def test_location_time_zone(store_env, tmp_path):
                        env=env)
     assert ok.exit_code == 0 and "Australia/Darwin" in ok.output
     assert store_env.store.location("acme", "perth").timezone == "Australia/Darwin"
+
+
+def test_tenant_show_and_location_list(store_env):
+    """What is configured, without reading the database: a tenant's settings and its locations, with their Xero
+    organisation, time zone (and where it comes from), ConnectWise location id and connection state."""
+    import json
+
+    cz(store_env, "tenant", "add", "acme", "--name", "Acme IT", "--timezone", "Australia/Adelaide")
+    cz(store_env, "location", "add", "--tenant", "acme", "adelaide", "--name", "Adelaide", "--cw-location-id", "11",
+       "--xero-tenant-id", "7b0c1d5e-0000-4000-8000-000000000011", "--xero-org", "Adelaide Pty")
+    cz(store_env, "location", "add", "--tenant", "acme", "perth", "--name", "Perth", "--cw-location-id", "13",
+       "--timezone", "Australia/Perth")
+    cz(store_env, "connectwise", "credentials", "--tenant", "acme", "--site", "https://api-au.myconnectwise.net",
+       "--company", "acme", "--public-key", "pub", "--private-key", "priv-123", "--client-id", "cid")
+    cz(store_env, "schedule", "set", "--tenant", "acme", "--family", "money", "--cron", "0 */4 * * *")
+    r = cz(store_env, "location", "list", "--tenant", "acme")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert ("acme__adelaide\tCW location 11\t-> Adelaide Pty\tAustralia/Adelaide (tenant)\tXero: not connected"
+            in lines[0])
+    assert "acme__perth\tCW location 13\t-> (no Xero organisation)\tAustralia/Perth (location)" in lines[1]
+    views = json.loads(cz(store_env, "location", "list", "--tenant", "acme", "--json").output)
+    assert [(v["location"], v["connectwise_location_id"], v["timezone"]) for v in views] == [
+        ("adelaide", 11, "Australia/Adelaide"), ("perth", 13, "Australia/Perth")]
+    shown = cz(store_env, "tenant", "show", "acme")
+    assert shown.exit_code == 0 and "credentials set" in shown.output and "priv-123" not in shown.output
+    assert "schedule money      0 */4 * * *" in shown.output
+    assert "schedule time       0 2 * * * (default)" in shown.output
+    data = json.loads(cz(store_env, "tenant", "show", "acme", "--json").output)
+    assert data["timezone"] == "Australia/Adelaide" and data["xero"]["connection"] == "not connected"
+    assert data["schedules"]["money"] == {"cron": "0 */4 * * *", "default": False} and len(data["locations"]) == 2
+    listed = json.loads(cz(store_env, "tenant", "list", "--json").output)
+    assert [t["tenant"] for t in listed] == ["acme"]
+    assert cz(store_env, "tenant", "show", "nope").exit_code == 1

@@ -47,6 +47,7 @@ from cz_dagster.store.db import Store
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
+from cz_dagster.sync.bills import bill_reference
 from cz_dagster.sync.timesheets import DEFAULT_PAYROLL_STATUSES, entry_day, entry_hours
 
 FLOWS = ("invoices", "bills", "payments", "timesheets", "catalogue")
@@ -130,7 +131,7 @@ class TenantWorld:
             self.invoices[location] |= {u["invoiceNumber"] for u in state["unposted_invoices"]
                                         if u.get("locationId") == info["cw_location_id"] or
                                         (u.get("location") or {}).get("id") == info["cw_location_id"]}
-            self.bills[location] |= {f"CW-PROC-{t['id']}" for t in self.api.cw_procurement(location)}
+            self.bills[location] |= {bill_reference(t['id']) for t in self.api.cw_procurement(location)}
 
     # -- new work between rounds, as an MSP's day produces it --------------------------------------------------
     def add_work(self, store: Store, round_no: int) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from cz_dagster.sandbox import demo
+from cz_dagster.sync.bills import bill_reference
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_flows_e2e import MEL, PAYROLL_REF, timesheet_hours
 from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once
@@ -144,7 +145,7 @@ def test_bills_exactly_once_after_a_kill(demo_env, zygote, point):
     meta = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
     assert meta["failed"] == 0, meta.get("errors")
     refs = Counter(b["Reference"] for b in sandbox.org("adelaide")["bills"])
-    assert refs == Counter({f"CW-PROC-{t['id']}": 1 for t in expected})
+    assert refs == Counter({bill_reference(t['id']): 1 for t in expected})
     loc = demo.LOCATIONS["adelaide"]["cw_location_id"]
     assert not [p for p in sandbox.cw_state()["procurement"]["unposted"] if p["locationId"] == loc]
 

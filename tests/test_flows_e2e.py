@@ -11,6 +11,7 @@ from cz_dagster.assets.timesheets import _day
 from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.bills import bill_reference, record_key
 from cz_dagster.sync.timesheets import DEFAULT_PAYROLL_STATUSES, entry_day, entry_hours
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_invoices_e2e import ADL, MONEY
@@ -184,7 +185,8 @@ def test_a_bill_whose_xero_total_differs_is_in_error_not_done_and_not_posted_twi
         "vendorInvoiceNumber": "MISMATCH-1", "lines": [{"description": "Rack", "quantity": 1, "unitCost": 1595.23,
                                                        "accountNumber": "310", "taxCodeXref": "INPUT",
                                                        "taxRate": 0}]})
-    ref = f"CW-PROC-{made['id']}"
+    [txn] = [t for t in sandbox.cw_procurement("adelaide") if t.get("vendorInvoiceNumber") == "MISMATCH-1"]
+    ref = bill_reference(txn["id"])
     run_assets(demo_env.store_env, ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"],
                ADL)
     for attempt in range(2):
@@ -192,12 +194,12 @@ def test_a_bill_whose_xero_total_differs_is_in_error_not_done_and_not_posted_twi
         assert meta["failed"] == 1, meta.get("errors")
         [bill] = [b for b in sandbox.org("adelaide")["bills"] if b["Reference"] == ref]
         [row] = [r for r in Ledger(demo_env.store, "demo", "adelaide", "bills").in_state("error")
-                 if r.source_id == str(made["id"])]
+                 if r.source_id == record_key(txn["id"])]
         assert row.target_id == bill["InvoiceID"] and not row.ack_ref, attempt
         assert f"at {Decimal(str(bill['Total']))}" in row.last_error and "ConnectWise says 1595.23" in row.last_error
         assert "not posted twice" in row.last_error
-    unposted = {str(t["id"]) for t in sandbox.cw_procurement("adelaide")}
-    assert str(made["id"]) in unposted  # not marked posted while the money disagrees
+    unposted = {t["id"] for t in sandbox.cw_procurement("adelaide")}
+    assert txn["id"] in unposted and made["id"]  # not marked posted while the money disagrees
 
 
 def test_bills_posted_once_against_suppliers_and_found_again_after_a_crash(demo_env):
@@ -224,10 +226,17 @@ def test_bills_posted_once_against_suppliers_and_found_again_after_a_crash(demo_
     assert all(n == 1 for n in refs.values()) and len(refs) == len(expected)
     vendors = {c["id"]: c["name"] for c in sandbox.cw_state()["companies"]}
     for txn in expected:
-        [bill] = [b for b in bills if b["Reference"] == f"CW-PROC-{txn['id']}"]
-        assert bill["Type"] == "ACCPAY" and bill["Contact"]["Name"] == vendors[txn["vendor"]["id"]]
+        [bill] = [b for b in bills if b["Reference"] == bill_reference(txn["id"])]
+        # the sample's shape: a string id, the vendor as `company`, lines of the opposite sign, tax items
+        assert isinstance(txn["id"], str) and txn["id"].startswith("PO #") and "vendor" not in txn
+        assert "glEntryIds" not in txn and "dueDate" not in txn and txn["purchaseDetailTax"]
+        assert all(d["quantity"] < 0 and d["total"] < 0 for d in txn["purchaseDetail"])
+        assert bill["Type"] == "ACCPAY" and bill["Contact"]["Name"] == vendors[txn["company"]["id"]]
         assert bill["InvoiceNumber"] == txn["vendorInvoiceNumber"]
         assert Decimal(str(bill["Total"])) == Decimal(str(txn["total"])).quantize(Decimal("0.01"))
+        assert Decimal(str(bill["TotalTax"])) == -sum(Decimal(str(t["total"])) for t in txn["purchaseDetailTax"])
+        assert [Decimal(str(x["Quantity"])) for x in bill["LineItems"]][:len(txn["purchaseDetail"])] == [
+            -Decimal(str(d["quantity"])) for d in txn["purchaseDetail"]]
     assert sandbox.org("melbourne")["bills"] == []
     assert sandbox.cw_state()["procurement"]["unposted"] == [
         p for p in sandbox.cw_state()["procurement"]["unposted"] if p["locationId"] != loc]

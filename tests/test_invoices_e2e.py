@@ -55,11 +55,18 @@ def test_invoices_posted_exactly_once_with_right_content(demo_env):
         inv = in_xero[txn["documentNumber"]]
         assert inv["Contact"]["Name"] == companies[txn["company"]["id"]]["name"]
         assert Decimal(str(inv["Total"])) == Decimal(str(txn["total"])).quantize(Decimal("0.01"))
-        assert len(inv["LineItems"]) == len(txn["detail"])
-        for line, detail in zip(inv["LineItems"], txn["detail"], strict=True):
+        # the export's shape (ConnectWise's sample): lines of the opposite sign, tax as lines of its own
+        assert txn["glTypeId"] == "AR" and txn["documentType"] == "INVOICE" and txn["total"] > 0
+        lines = [d for d in txn["detail"] if d["glTypeId"] != "ST"]
+        [tax_line] = [d for d in txn["detail"] if d["glTypeId"] == "ST"]
+        assert len(inv["LineItems"]) == len(lines)
+        for line, detail in zip(inv["LineItems"], lines, strict=True):
+            assert detail["quantity"] < 0 and detail["total"] < 0
             assert line["TaxType"] == detail["taxCodeXref"]
             assert line["AccountCode"] == detail["accountNumber"]
-            assert Decimal(str(line["LineAmount"])) == Decimal(str(detail["total"])).quantize(Decimal("0.01"))
+            assert Decimal(str(line["LineAmount"])) == -Decimal(str(detail["total"])).quantize(Decimal("0.01"))
+            assert Decimal(str(line["Quantity"])) == -Decimal(str(detail["quantity"]))
+        assert Decimal(str(inv["TotalTax"])) == -Decimal(str(tax_line["total"])).quantize(Decimal("0.01"))
     assert sandbox.org("melbourne")["invoices"] == []
     assert not melbourne_numbers & set(in_xero)
     posted = {i["invoiceNumber"]: i for i in sandbox.cw_state()["invoices"]}

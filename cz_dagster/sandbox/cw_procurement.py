@@ -2,13 +2,14 @@
 Accounting Interface's procurement side (unposted procurement -> export as purchase transactions -> batch).
 
 Grain (chosen, the public record is silent): receiving and closing a purchase order creates ONE unposted
-procurement record, the way the export groups a supplier bill. The record has one GL entry per PO line, one for
-freight when there is freight, and one accounts-payable entry; all of them are its ``glEntryIds`` and a batch must
-post them together (as with invoices). GL entry ids come from the world's one counter, after the invoices' ids.
+procurement record, the way the export groups a supplier bill. The record has one GL entry per PO line (its
+purchaseDetail item ids) and one for its tax (its purchaseDetailTax item id); the export names no ``glEntryIds``
+for procurement (as in ConnectWise's sample), so a batch names those item ids and must name them all (as with
+invoices). GL entry ids come from the world's one counter, after the invoices' ids.
 
 Ids: purchase orders from 5001 (poNumber "PO-40001"... in date order), unposted procurement from 7001 in closing
-order (``unpostedProductId`` is the same number as a string, and the GLExportPurchaseTransaction ``id`` is that
-string: the model types it ``str``). Tax: a line's ``taxCode`` is the tenant's CW tax code (GST / GST-FREE) and its
+order (``unpostedProductId`` is the same number as a string; ``includedProductIds`` of an export names these);
+the GLExportPurchaseTransaction ``id`` is a string as in the sample, "PO #PO-40001, Packing Slip: PS7001". Tax: a line's ``taxCode`` is the tenant's CW tax code (GST / GST-FREE) and its
 ``taxCodeXref`` is the purchase-side Xero tax type from ``demo.CW_PURCHASE_TAX_XREFS`` (INPUT / EXEMPTEXPENSES);
 freight is taxed like the first line. Amounts: line ``tax`` = round(extCost x rate); total = subTotal + freight + tax.
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 from cz_dagster.sandbox import demo
 from cz_dagster.sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now
-from cz_dagster.sandbox.cw_seed import CURRENCY, TERMS, World, drop_nulls, fmt, money
+from cz_dagster.sandbox.cw_seed import CURRENCY, TERMS, World, drop_nulls, fmt, money, zoneless
 
 PO_STATUSES = [
     {"id": 1, "name": "Open", "defaultFlag": True, "closedFlag": False, "sortOrder": 1},
@@ -33,6 +34,7 @@ PO_STATUSES = [
 ]
 _STATUS = {s["id"]: s for s in PO_STATUSES}
 AP_ACCOUNT = "800"  # the demo Xero organisations' Accounts Payable code
+PURCHASE_TAX_ACCOUNT = "820"  # GST
 FIRST_PO_ID = 5001
 FIRST_PO_NUMBER = 40001
 FIRST_UNPOSTED_ID = 7001
@@ -47,7 +49,7 @@ KNOWN = {
                       "internalNotes enteredBy",
     "purchaseorderlineitems": "id purchaseOrderId purchaseOrderNumber lineNumber product/* description vendorSku "
                               "quantity unitCost extCost tax receivedQuantity receivedStatus dateReceived "
-                              "closedFlag canceledFlag batchedFlag unitOfMeasure/* taxCode/*",
+                              "closedFlag canceledFlag batchedFlag unitOfMeasure/*",
     "purchaseorderstatuses": "id name defaultFlag closedFlag sortOrder inactiveFlag",
     "unpostedprocurement": "id description unpostedProductId locationId departmentId procurementType "
                            "purchaseOrder/* purchaseDate trackingNumber vendor/* vendorAccountNumber "
@@ -136,10 +138,9 @@ class UnpostedRecord:
     batch_id: int | None = None
 
     def gl_entry_ids(self, po: PurchaseOrder) -> list[int]:
-        ids = [x.entry_id for x in po.lines if x.entry_id is not None]
-        if self.freight_entry_id is not None:
-            ids.append(self.freight_entry_id)
-        return [*ids, self.ap_entry_id]
+        """The record ids a batch must name to mark this procurement posted: its purchaseDetail items and its
+        purchaseDetailTax item (the export's only integer ids: purchase transactions have no glEntryIds)."""
+        return [*(x.entry_id for x in po.lines if x.entry_id is not None), self.ap_entry_id]
 
 
 @dataclass
@@ -284,7 +285,7 @@ class Procurement:
             "id": line.id, "purchaseOrderId": po.id, "purchaseOrderNumber": po.number, "lineNumber": line.line_number,
             "product": {"id": _product_id(line.product), "identifier": line.product} if line.product else None,
             "description": line.description, "quantity": line.quantity, "unitCost": line.unit_cost,
-            "extCost": line.ext_cost, "tax": line.tax, "taxCode": self.world.tax_ref(line.tax_code_id),
+            "extCost": line.ext_cost, "tax": line.tax,
             "receivedQuantity": int(line.received), "receivedStatus": "FullyReceived" if received else "Waiting",
             "dateReceived": fmt(line.date_received), "closedFlag": received, "canceledFlag": False,
             "batchedFlag": line.batched, "unitOfMeasure": {"id": 1, "name": "Each"},
@@ -346,6 +347,10 @@ class Procurement:
                            "taxCode": self.world.tax_ref(comp["taxCodeId"] if comp else 1)})
 
     def transaction(self, rec: UnpostedRecord) -> dict[str, Any]:
+        """A purchase transaction in the shape of ConnectWise's published sample (reference: "The export as
+        ConnectWise sends it"): a string id "PO #..., Packing Slip: ...", lines with the opposite sign of the
+        total (cost the extended cost, itemCost the unit cost), tax in purchaseDetailTax, freight in
+        freightAmount, and no glEntryIds, vendor or dueDate (the vendor is ``company`` and GLExport.vendors)."""
         po = self.pos[rec.po_id]
         comp = self.world.companies.get(po.vendor_id)
         terms, days = self._terms(po.vendor_id)
@@ -361,30 +366,29 @@ class Procurement:
             bucket[1] += Decimal(str(po.freight_tax))
         first = po.lines[0] if po.lines else None
         return drop_nulls({
-            "id": str(rec.id), "documentNumber": po.number, "documentDate": fmt(rec.closed_at),
-            "purchaseDate": fmt(po.date), "description": f"Purchase order {po.number}", "memo": po.number,
-            "apAccountNumber": AP_ACCOUNT, "company": self.vendor_ref(po.vendor_id),
-            "vendor": self.vendor_ref(po.vendor_id), "companyType": {"id": 3, "name": "Vendor"},
+            "id": transaction_id(po, rec), "documentNumber": po.number, "documentDate": zoneless(rec.closed_at),
+            "purchaseDate": zoneless(po.date), "description": f"Purchase order {po.number}", "memo": po.number,
+            "packingSlip": packing_slip(rec), "apAccountNumber": AP_ACCOUNT, "company": self.vendor_ref(po.vendor_id),
+            "companyType": {"id": 3, "name": "Vendor"},
             "vendorNumber": comp.get("vendorIdentifier") if comp else None,
             "vendorAccountNumber": comp.get("accountNumber") if comp else None,
-            "vendorInvoiceNumber": po.vendor_invoice_number, "vendorInvoiceDate": fmt(invoice_date),
-            "billingTerms": terms, "billingTermsXref": str(days), "dueDays": days,
-            "dueDate": fmt(invoice_date + timedelta(days=days)), "currency": dict(CURRENCY),
+            "vendorInvoiceNumber": po.vendor_invoice_number, "vendorInvoiceDate": zoneless(invoice_date),
+            "billingTerms": terms, "billingTermsXref": str(days), "dueDays": days, "currency": dict(CURRENCY),
             "taxCode": self.world.tax_ref(first.tax_code_id) if first else None,
             "taxLevels": [{"taxLevel": 1, "taxCodeXref": xref, "taxableAmount": money(a[0]), "taxAmount": money(a[1])}
                           for xref, a in levels.items()],
             "purchaseHeaderTaxableFlag": True, "purchaseHeaderFreightTaxableFlag": bool(po.freight),
             "freightAmount": po.freight, "total": po.total, "site": comp.get("site") if comp else None,
-            "glEntryIds": ",".join(str(e) for e in rec.gl_entry_ids(po)),
             "purchaseDetail": [self._detail(po, rec, x) for x in po.lines if x.entry_id is not None],
+            "purchaseDetailTax": [self._tax_item(po, rec)],
         })
 
     def _detail(self, po: PurchaseOrder, rec: UnpostedRecord, line: PoLine) -> dict[str, Any]:
         return drop_nulls({
-            "id": line.entry_id, "lineNumber": line.line_number, "documentDate": fmt(rec.closed_at),
-            "glTypeId": "PO", "glClass": "E", "accountNumber": line.account, "costAccountNumber": line.account,
+            "id": line.entry_id, "lineNumber": line.line_number, "documentDate": us_datetime(rec.closed_at),
+            "glTypeId": "RP", "glClass": "E", "accountNumber": line.account, "costAccountNumber": line.account,
             "description": line.description, "itemDescription": line.description, "memo": line.description,
-            "quantity": line.quantity, "cost": line.unit_cost, "itemCost": line.unit_cost, "total": line.ext_cost,
+            "quantity": -line.quantity, "cost": line.ext_cost, "itemCost": line.unit_cost, "total": -line.ext_cost,
             "taxable": line.rate > 0, "taxRate": line.rate, "taxCode": self.world.tax_ref(line.tax_code_id),
             "taxCodeXref": line.xref,
             "item": {"id": _product_id(line.product), "identifier": line.product} if line.product else None,
@@ -392,7 +396,16 @@ class Procurement:
             "unitOfMeasure": {"id": 1, "name": "Each"}, "currency": dict(CURRENCY),
         })
 
+    def _tax_item(self, po: PurchaseOrder, rec: UnpostedRecord) -> dict[str, Any]:
+        """The purchase tax as one item, in the lines' sign. Its model is not in the published field lists: the
+        fields here are those of a detail line that a tax item plausibly has [assumption]."""
+        first = po.lines[0] if po.lines else None
+        return drop_nulls({"id": rec.ap_entry_id, "glTypeId": "ST", "description": "Level 1 Purchase Tax",
+                           "accountNumber": PURCHASE_TAX_ACCOUNT, "taxCodeXref": first.xref if first else None,
+                           "taxRate": first.rate if first else 0.0, "total": -po.tax})
+
     # ------------------------------------------------------------ batching
+
 
     def owner(self, entry: int) -> UnpostedRecord | None:
         rec_id = self.entries.get(entry)
@@ -481,3 +494,22 @@ def check_export_ids(req: dict[str, Any], name: str) -> set[str]:
 
 
 __all__ = ["KNOWN", "PO_STATUSES", "CwError", "Procurement", "check_export_ids"]
+
+
+def packing_slip(rec: UnpostedRecord) -> str:
+    return f"PS{rec.id}"
+
+
+def transaction_id(po: PurchaseOrder, rec: UnpostedRecord) -> str:
+    """The purchase transaction's id as ConnectWise builds it (the sample's "PO #COMPANYBPO, Packing Slip:
+    COMPANYBPO"): a string, not a number, one per received packing slip."""
+    return f"PO #{po.number}, Packing Slip: {packing_slip(rec)}"
+
+
+def us_datetime(value: datetime | None) -> str | None:
+    """A detail line's documentDate as the sample has it: US format, "5/1/2014 5:21:58 AM"."""
+    if value is None:
+        return None
+    hour = value.hour % 12 or 12
+    return f"{value.month}/{value.day}/{value.year} {hour}:{value.minute:02d}:{value.second:02d} " \
+           f"{'AM' if value.hour < 12 else 'PM'}"

@@ -28,6 +28,9 @@ CLIENT_TYPE = {"id": 1, "name": "Client"}
 VENDOR_TYPE = {"id": 3, "name": "Vendor"}
 TERMS = {30: {"id": 1, "name": "Net 30"}, 14: {"id": 2, "name": "Net 14"}}
 AR_ACCOUNT = "610"  # the demo Xero organisations' Accounts Receivable code
+TAX_ACCOUNT = "820"  # GST
+COGS_ACCOUNT = "310"
+DETAIL_ID_OFFSET = 1_000_000  # detail line ids are not GL entry ids (the sample's 1009 and 1016 are not among them)
 API_MEMBER = "ApiMember"  # updatedBy on records the API changed
 STAFF = ("jmorrison", "aspencer", "kwong", "tnguyen")
 FIRST_COMPANY_ID = 250
@@ -365,6 +368,10 @@ class World:
                 "currency": dict(CURRENCY)}
 
     def _transaction(self, inv: Invoice) -> dict[str, Any]:
+        """A sales transaction in the shape of ConnectWise's published sample export (reference: "The export as
+        ConnectWise sends it"): the transaction is the accounts-receivable entry (glTypeId AR, a positive total
+        for an invoice, upper-case documentType, dates without a zone); its detail lines carry the opposite sign,
+        and sales tax comes as detail lines of its own (glTypeId ST), one per tax level."""
         comp = self.companies.get(inv.company_id)
         terms = TERMS.get(inv.due_days, {"id": 1, "name": f"Net {inv.due_days}"})
         levels: dict[str, list[Decimal]] = {}
@@ -373,38 +380,74 @@ class World:
             bucket[0] += Decimal(str(line.total))
             bucket[1] += Decimal(str(line.tax))
         taxable = money(sum(Decimal(str(line.total)) for line in inv.lines if line.tax_rate > 0))
+        rate = max((line.tax_rate for line in inv.lines), default=0.0)
+        detail = [self._detail(inv, line) for line in inv.lines]
+        detail.append(self._tax_line(inv, rate))
+        taxed = [money(a[0]) for a in levels.values()] + [0.0] * 5
         return {
-            "id": inv.id, "documentNumber": inv.number, "documentDate": fmt(inv.date), "documentType": "Invoice",
-            "glTypeId": "IN", "glClass": "AR", "accountNumber": AR_ACCOUNT,
+            "id": inv.id, "documentNumber": inv.number, "documentDate": zoneless(inv.date),
+            "documentType": "INVOICE", "glTypeId": "AR", "glClass": "AR", "accountNumber": AR_ACCOUNT,
             "company": self.company_ref(inv.company_id), "companyType": dict(CLIENT_TYPE) if comp else None,
             "companyAccountNumber": comp.get("accountNumber") if comp else None,
             "site": comp.get("site") if comp else None, "shipToCompany": self.company_ref(inv.company_id),
             "billingTerms": terms, "billingTermsXref": str(inv.due_days),
-            "dueDate": fmt(inv.date + timedelta(days=inv.due_days)), "dueDays": inv.due_days,
+            "dueDate": zoneless(inv.date + timedelta(days=inv.due_days)), "dueDays": inv.due_days,
             "currency": inv.currency, "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
-            "taxable": taxable > 0, "taxableTotal": taxable,
+            "taxable": taxable > 0, "taxableTotal": taxable, "taxGroupRate": rate,
+            "taxAccountNumber": TAX_ACCOUNT, "stateTaxXref": inv.lines[0].tax_xref if inv.lines else None,
             "taxLevels": [{"taxLevel": 1, "taxCodeXref": xref, "taxableAmount": money(amounts[0]),
                            "taxAmount": money(amounts[1])} for xref, amounts in levels.items()],
-            "salesTax": inv.tax, "total": inv.total, "description": inv.description or None,
+            "salesTax": inv.tax, "stateTax": inv.tax, "countyTax": 0.0, "cityTax": 0.0,
+            **{f"taxableAmount{n}": taxed[n - 1] if n == 1 else 0.0 for n in range(1, 6)},
+            "total": inv.total, "description": inv.description or None,
             "memo": f"Invoice {inv.number}", "billingType": "Standard",
             "glEntryIds": ",".join(str(e) for e in inv.gl_entry_ids),
-            "detail": [self._detail(inv, line) for line in inv.lines],
+            "detail": detail,
         }
 
     def _detail(self, inv: Invoice, line: Line) -> dict[str, Any]:
+        """A revenue line: the credit side, so quantity and total are negative under a positive AR total; its
+        own id is a detail id, not one of the transaction's GL entry ids (as in the sample)."""
+        taxable = line.tax_rate > 0
+        item = {"id": _product_id(line.product), "identifier": line.product} if line.product else None
         return {
-            "id": line.entry_id, "documentDate": fmt(inv.date), "documentType": "Invoice", "glTypeId": "R",
-            "glClass": "R", "accountNumber": line.account, "description": line.description,
-            "memo": line.description, "itemDescription": line.description, "salesDescription": line.description,
-            "quantity": line.quantity, "itemPrice": line.unit_price, "total": line.total,
-            "taxableFlag": line.tax_rate > 0, "itemTaxableFlag": line.tax_rate > 0,
+            "id": DETAIL_ID_OFFSET + line.entry_id if line.entry_id is not None else None,
+            "documentDate": zoneless(inv.date), "documentType": "INVOICE", "glTypeId": "RP",
+            "glClass": "R", "accountNumber": line.account, "costAccountNumber": COGS_ACCOUNT,
+            "description": line.description, "memo": line.description, "itemDescription": line.description,
+            "salesDescription": line.description, "quantity": -line.quantity, "itemPrice": line.unit_price,
+            "total": -line.total, "cost": 0.0, "itemCost": 0.0, "salesCode": line.account,
+            "itemTypeXref": "Service" if line.hours else "Non-Inventory", "locationXref": "DEFAULT",
+            "taxableFlag": taxable, "itemTaxableFlag": taxable, "taxable2Flag": False, "taxable3Flag": False,
+            "taxable4Flag": False, "taxable5Flag": False,
             "taxCode": self.tax_ref(line.tax_code_id), "taxCodeXref": line.tax_xref,
             "taxRate": line.tax_rate, "taxRatePercent": round(line.tax_rate * 100, 4),
-            "taxLevels": [{"taxLevel": 1, "taxCodeXref": line.tax_xref, "taxAmount": line.tax,
-                           "taxableAmount": line.total}],
-            "product": {"id": _product_id(line.product), "identifier": line.product} if line.product else None,
+            "taxLevels": [{"taxLevel": 1, "taxableFlag": taxable}],
+            "item": item, "product": dict(item) if item else None,
+            "unitOfMeasure": {"id": 1, "name": "Hour"} if line.hours else {"id": 2, "name": "Each"},
+            "timeEntry": {"id": _time_entry_id(line.entry_id)} if line.hours and line.entry_id else None,
             "currency": inv.currency,
         }
+
+    def _tax_line(self, inv: Invoice, rate: float) -> dict[str, Any]:
+        """Sales tax as its own detail line (glTypeId ST, quantity 0, the tax as its total, with the detail
+        lines' sign), as in the sample; one tax level here, as the demo's GST is one."""
+        return {
+            "id": DETAIL_ID_OFFSET + (inv.ar_entry_id or 0), "documentDate": zoneless(inv.date),
+            "documentType": "INVOICE", "glTypeId": "ST", "glClass": "ST", "accountNumber": TAX_ACCOUNT,
+            "description": "Level 1 Sales Tax", "memo": "Sales Tax", "taxNote": "AUTOSTAX", "quantity": 0.0,
+            "itemPrice": 0.0, "total": -inv.tax, "taxRate": rate, "taxRatePercent": round(rate * 100, 4),
+            "taxableFlag": False, "currency": inv.currency,
+        }
+
+
+def zoneless(value: datetime | None) -> str | None:
+    """Export dates as the sample has them: ``2011-06-20T00:00:00``, no zone."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S") if value is not None else None
+
+
+def _time_entry_id(entry_id: int) -> int:
+    return 900_000 + entry_id
 
 
 def _product_id(identifier: str) -> int:

@@ -147,17 +147,65 @@ def document_dates(raw_date: Any, raw_due: Any, what: str) -> tuple[str, str]:
     return day, due
 
 
-def check_total(txn: dict[str, Any], lines: list[dict[str, Any]], what: str) -> None:
-    """The lines must add up to what ConnectWise says the document totals: a cent per line for rounding, no more.
-    Otherwise Xero would hold a different amount than ConnectWise, and the accounts would disagree unnoticed."""
+TAX_LINE_TYPES = ("ST",)  # glTypeId of a sales-tax detail line (the sample's "Level 1 Sales Tax")
+
+
+def split_tax_lines(details: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The document's own lines, and its sales-tax lines (ConnectWise exports tax as detail lines of its own)."""
+    if not isinstance(details, list):
+        return details, []
+    lines = [d for d in details if not (isinstance(d, dict) and str(d.get("glTypeId") or "").upper() in TAX_LINE_TYPES)]
+    return lines, [d for d in details if d not in lines]
+
+
+def detail_sign(txn: dict[str, Any], details: Any, what: str) -> int:
+    """+1 when the detail lines carry the document's sign, -1 when they carry the opposite one (ConnectWise's
+    export: the transaction is the receivable or payable entry, its lines the other side of it). Decided by
+    what the lines add up to against the total; a document where that fits neither is refused, not guessed."""
+    if txn.get("total") is None or not isinstance(details, list):
+        return 1
+    try:
+        total = money(txn["total"])
+        net = sum((money(d.get("total")) if d.get("total") is not None else
+                   money(d.get("quantity") if d.get("quantity") is not None else 1) * money(d.get("itemPrice") or 0)
+                   for d in details if isinstance(d, dict)), Decimal(0))
+    except RecordError:
+        return 1  # the line that is not a number is named where the lines are read
+    if net == 0 or total == 0:
+        return 1
+    return 1 if (net > 0) == (total > 0) else -1
+
+
+def tax_of(txn: dict[str, Any], tax_lines: list[dict[str, Any]], sign: int, what: str) -> Decimal:
+    """The document's tax in its own sign: its tax lines (with the lines' sign), or else the header's
+    ``salesTax``. Tax lines of the other sign than the lines fit neither convention: refused."""
+    try:
+        if tax_lines:
+            amounts = [money(t.get("total") or 0) for t in tax_lines]
+            tax = sign * sum(amounts, Decimal(0))
+            total = money(txn.get("total") or 0)
+            if tax and total and (tax > 0) != (total > 0):
+                raise RecordError(f"ConnectWise exported the {what}'s tax lines with the sign of its total, not of "
+                                  "its lines, so it cannot tell which side they are on; re-export the "
+                                  f"{what}, and if it stays so, enter it in Xero by hand")
+            return tax.quantize(CENT, rounding=ROUND_HALF_UP)
+        return money(txn.get("salesTax") or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    except RecordError as exc:
+        raise RecordError(f"the {what} tax: {exc}") from None
+
+
+def check_total(txn: dict[str, Any], lines: list[dict[str, Any]], what: str, tax: Decimal,
+                extra: Decimal = Decimal(0)) -> None:
+    """The lines (plus ``extra``, e.g. freight) and the tax must add up to what ConnectWise says the document
+    totals: a cent per line for rounding, no more. Otherwise Xero would hold a different amount than
+    ConnectWise, and the accounts would disagree unnoticed."""
     if txn.get("total") is None:
         return
     try:
         total = money(txn["total"]).quantize(CENT, rounding=ROUND_HALF_UP)
-        tax = money(txn.get("salesTax") or 0).quantize(CENT, rounding=ROUND_HALF_UP)
     except RecordError as exc:
         raise RecordError(f"the {what} total: {exc}") from None
-    net = sum((Decimal(str(line["LineAmount"])) for line in lines), Decimal(0))
+    net = sum((Decimal(str(line["LineAmount"])) for line in lines), Decimal(0)) + extra
     if abs(net + tax - total) > CENT * len(lines):
         raise RecordError(f"the lines add up to {net:.2f} plus tax {tax:.2f}, but ConnectWise says the {what} "
                           f"totals {total:.2f}; correct the {what} in ConnectWise, then re-run")
@@ -180,8 +228,10 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
             "in this organisation; check the company exists in ConnectWise and see the xero/contacts run")
     if not inv.gl_entry_ids:
         raise RecordError("ConnectWise exported no GL entries for this invoice, so it could not be marked posted")
-    lines = xero_lines(txn.get("detail") or [], price_keys=("itemPrice",), what="invoice")
-    check_total(txn, lines, "invoice")
+    details, tax_lines = split_tax_lines(txn.get("detail") or [])
+    sign = detail_sign(txn, details, "invoice")
+    lines = xero_lines(details, price_keys=("itemPrice",), what="invoice", sign=sign)
+    check_total(txn, lines, "invoice", tax_of(txn, tax_lines, sign, "invoice"))
     day, due = document_dates(txn.get("documentDate"), txn.get("dueDate") or txn.get("documentDate"), "invoice")
     doc: dict[str, Any] = {
         "Type": "ACCREC",
@@ -200,8 +250,10 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
     return doc
 
 
-def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], what: str) -> list[dict[str, Any]]:
-    """Xero line items from ConnectWise GL detail lines; the first problem found is a RecordError naming the line."""
+def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], what: str,
+               sign: int = 1) -> list[dict[str, Any]]:
+    """Xero line items from ConnectWise GL detail lines (``sign`` -1: lines exported with the opposite sign of
+    the document, as ConnectWise does); the first problem found is a RecordError naming the line."""
     if not details:
         raise RecordError(f"the {what} has no lines")
     if not isinstance(details, list):
@@ -221,10 +273,12 @@ def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], wh
             raise RecordError(f"{where}: no GL account number; map the product or work type to a GL account")
         price_raw = next((line.get(k) for k in price_keys if line.get(k) is not None), line.get("total"))
         try:
-            qty = money(line.get("quantity") if line.get("quantity") is not None else 1)
+            qty = sign * money(line.get("quantity") if line.get("quantity") is not None else 1)
             price = money(price_raw)
         except RecordError as exc:
             raise RecordError(f"{where}: {exc}") from None
+        if qty < 0 and price < 0:  # both flipped (a price given in the lines' sign): the same line
+            qty, price = -qty, -price
         description = clean_text(line.get("description") or line.get("itemDescription") or line.get("memo") or "")
         amount = (qty * price).quantize(CENT, rounding=ROUND_HALF_UP)
         unit = price.quantize(UNIT, rounding=ROUND_HALF_UP)

@@ -202,6 +202,30 @@ def test_a_bill_whose_xero_total_differs_is_in_error_not_done_and_not_posted_twi
     assert txn["id"] in unposted and made["id"]  # not marked posted while the money disagrees
 
 
+def test_procurement_connectwise_still_lists_after_the_batch_is_named_and_never_posted_twice(demo_env):
+    """Procurement is marked posted by its detail item ids (the export gives it no glEntryIds). If ConnectWise
+    still lists a record after the batch -- here the batch call is answered without ConnectWise acting on it --
+    the record gets an error naming the Xero bill already made, and later runs never post it again."""
+    sandbox = demo_env.sandbox
+    expected = sandbox.cw_procurement("adelaide")
+    run_assets(demo_env.store_env, ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"],
+               ADL)
+    sandbox.fault("connectwise", path="*/finance/accounting/batches", method="POST", kind="status", status=201,
+                  body={"batchIdentifier": "CZB-ignored", "transactions": [], "purchaseTransactions": []}, count=1)
+    meta = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
+    assert meta["posted"] == len(expected) and meta["still_unposted_in_connectwise"] == len(expected)
+    errors = [r for r in Ledger(demo_env.store, "demo", "adelaide", "bills").in_state("error")]
+    assert len(errors) == len(expected)
+    assert all("still lists this procurement as unposted" in r.last_error and "will not be posted again"
+               in r.last_error and "Reference CW-PROC-" in r.last_error for r in errors)
+    for _ in range(2):
+        again = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
+        assert again["posted"] == 0 and again["failed"] == 0
+        refs = Counter(b["Reference"] for b in sandbox.org("adelaide")["bills"])
+        assert set(refs.values()) == {1} and len(refs) == len(expected)
+    assert len(Ledger(demo_env.store, "demo", "adelaide", "bills").in_state("error")) == len(expected)
+
+
 def test_bills_posted_once_against_suppliers_and_found_again_after_a_crash(demo_env):
     sandbox = demo_env.sandbox
     loc = demo.LOCATIONS["adelaide"]["cw_location_id"]

@@ -16,7 +16,7 @@ BILL_KIND = DocKind(
     surface="bills", label="bill", xero_type="ACCPAY",
     export=lambda cw, location_id: cw.export_procurement(location_id),
     sources=source_bills, to_xero=to_xero_bill, batch_flags={"invoices": False, "products": True},
-    unique_numbers=False, detail_key="purchaseDetail", contact_surface="suppliers",
+    unique_numbers=False, detail_key="purchaseDetail", contact_surface="suppliers", confirm_after_batch=True,
 )
 
 

@@ -26,6 +26,7 @@ from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TAX_CODE_TAX_TY
 
 UNIQUE_NUMBER = "must be unique"
 NO_GL = "no-gl-entries"
+STILL_LISTED = "still-unposted"  # the ledger version of "ConnectWise still lists it after the batch named it"
 NO_GL_MESSAGE = ("ConnectWise has no GL entries for this invoice, so its Accounting Interface cannot export it: check "
                  "the GL account mapping of its products and work types, then set the invoice to an open billing "
                  "status and back to closed to regenerate them")
@@ -50,6 +51,7 @@ class DocKind:
     detail_key: str = "detail"  # where the export keeps a document's lines
     unposted_path: str | None = None  # listed unposted records, to find ones the export cannot include
     contact_surface: str = "contacts"  # the ledger where a company's contact matching failures are kept
+    confirm_after_batch: bool = False  # re-export after the batch to see the records really left (procurement)
 
 
 PREFLIGHT_MIRRORS = ("tax_rates", "accounts", "currencies", "tracking_categories")
@@ -118,7 +120,7 @@ class PostingSync:
         self.moved: list[dict[str, Any]] = []
         self.errors: dict[Key, str] = {}
         self.counts = {"posted": 0, "skipped": 0, "failed": 0, "recovered": 0, "deferred": 0, "marked_posted": 0,
-                       "failed_in_connectwise": 0}
+                       "failed_in_connectwise": 0, "still_unposted_in_connectwise": 0}
         self.by_key: dict[Key, SourceDoc] = {}
         self.contact_ids: dict[str, str] = {}
         self.reference = reference_data(scope)
@@ -380,6 +382,27 @@ class PostingSync:
         batch = cw.create_batch(identifier, gl_ids, surface=self.kind.surface, **self.kind.batch_flags)
         self.ledger.mark_acked([r.key for r in rows], str(batch.get("batchIdentifier") or identifier))
         self.counts["marked_posted"] = len(rows)
+        if self.kind.confirm_after_batch:
+            self.confirm_gone(rows, str(batch.get("batchIdentifier") or identifier))
+
+    def confirm_gone(self, rows: list[LedgerRow], identifier: str) -> None:
+        """Procurement is marked posted by its detail item ids, which is an inference from the export (it has no
+        glEntryIds): the next export shows whether ConnectWise agreed. A record still listed gets an error naming
+        the Xero bill already made; the ledger never sends it again."""
+        cw = connectwise(self.scope, self.cw_res)
+        still = {d.id for d in self.kind.sources(self.kind.export(cw, self.scope.location.cw_location_id))}
+        stuck = [r for r in rows if r.source_id in still]
+        if not stuck:
+            return
+        self.ledger.record([(r.source_id, STILL_LISTED, r.label) for r in stuck])
+        found = {(r.source_id, STILL_LISTED): (
+            f"{self.kind.label} {r.label}: ConnectWise still lists this procurement as unposted after accounting "
+            f"batch {identifier} named it. It is in Xero already (Reference {self.by_key[r.key].reference}, "
+            f"bill id {r.target_id}) and will not be posted again: mark it posted by hand in ConnectWise's "
+            "Accounting Interface (Procurement), so that it stops being exported") for r in stuck}
+        self.errors.update(found)
+        self.ledger.mark_error_many(found)
+        self.counts["still_unposted_in_connectwise"] = len(stuck)
 
 
 def posting_metadata(scope: SyncScope, out: dict[str, Any], label: str) -> dict[str, Any]:
@@ -389,7 +412,7 @@ def posting_metadata(scope: SyncScope, out: dict[str, Any], label: str) -> dict[
         "xero_organisation": scope.org_label,
         "unposted_seen": out["unposted_seen"],
         **{k: out[k] for k in ("posted", "skipped", "failed", "recovered", "deferred", "marked_posted",
-                               "failed_in_connectwise")},
+                               "failed_in_connectwise", "still_unposted_in_connectwise")},
         **scope.recorder.summary(),
         "moved": md_table(out["moved"], [label, "contact", "total", "xero_total", "how", "xero_id"]),
     }

@@ -9,7 +9,8 @@ invoices). GL entry ids come from the world's one counter, after the invoices' i
 
 Ids: purchase orders from 5001 (poNumber "PO-40001"... in date order), unposted procurement from 7001 in closing
 order (``unpostedProductId`` is the same number as a string; ``includedProductIds`` of an export names these);
-the GLExportPurchaseTransaction ``id`` is a string as in the sample, "PO #PO-40001, Packing Slip: PS7001". Tax: a line's ``taxCode`` is the tenant's CW tax code (GST / GST-FREE) and its
+the GLExportPurchaseTransaction ``id`` is a string as in the sample, "PO #PO-40001, Packing Slip: PS7001".
+Tax: a line's ``taxCode`` is the tenant's CW tax code (GST / GST-FREE) and its
 ``taxCodeXref`` is the purchase-side Xero tax type from ``demo.CW_PURCHASE_TAX_XREFS`` (INPUT / EXEMPTEXPENSES);
 freight is taxed like the first line. Amounts: line ``tax`` = round(extCost x rate); total = subTotal + freight + tax.
 """

@@ -180,3 +180,80 @@ def test_triage_of_payments_since_the_cursor():
     assert [r.payment.payment_id for r in seen.reports] == ["d"]
     assert "record it in ConnectWise" in seen.reports[0].reason
     assert [w.payment_id for w in seen.withdrawn] == ["e"]
+
+
+# ---------------------------------------------------------------- the export as ConnectWise sends it
+
+ZYNK_SAMPLE_INVOICE = {  # ConnectWise's published sample export (Zynk), one invoice, as the reference quotes it
+    "id": 119, "documentNumber": "119", "documentType": "INVOICE", "glTypeId": "AR", "total": 10,
+    "glEntryIds": "1010,1011,1012,1013,1014,1015", "dueDays": 10, "documentDate": "2011-06-20T00:00:00",
+    "dueDate": "2011-06-30T00:00:00", "salesTax": 0, "company": {"id": 2, "identifier": "ACME", "name": "Acme"},
+    "detail": [
+        {"id": 1009, "glTypeId": "RP", "quantity": -1, "total": -10, "itemPrice": 10, "accountNumber": "4000",
+         "taxCodeXref": "T9", "taxableFlag": False, "description": "Support", "unitOfMeasure": {"id": 1,
+                                                                                                 "name": "Hour"}},
+        {"id": 1016, "glTypeId": "ST", "description": "Level 1 Sales Tax", "memo": "Sales Tax", "quantity": 0,
+         "total": 0, "taxRate": 0.2, "taxRatePercent": 20, "accountNumber": "9999", "taxNote": "AUTOSTAX"},
+    ],
+}
+
+
+def test_the_published_sample_invoice_posts_as_one_positive_line():
+    from cz_dagster.sync.invoices import source_invoices, to_xero_invoice
+
+    [inv] = source_invoices({"transactions": [ZYNK_SAMPLE_INVOICE]})
+    assert inv.gl_entry_ids == [1010, 1011, 1012, 1013, 1014, 1015]  # not the detail ids 1009, 1016
+    doc = to_xero_invoice(inv, "contact-1")
+    assert [(li["Quantity"], li["UnitAmount"], li["LineAmount"], li["TaxType"]) for li in doc["LineItems"]] == [
+        (1.0, 10.0, 10.0, "T9")]
+    assert doc["Date"] == "2011-06-20" and doc["DueDate"] == "2011-06-30"
+
+
+def test_tax_lines_count_toward_the_total_in_either_sign_convention():
+    import copy
+
+    from cz_dagster.sync.invoices import source_invoices, to_xero_invoice
+
+    taxed = copy.deepcopy(ZYNK_SAMPLE_INVOICE)
+    taxed["total"], taxed["detail"][1]["total"] = 12, -2  # 20% tax, on the lines' side
+    assert to_xero_invoice(source_invoices({"transactions": [taxed]})[0], "c")["LineItems"][0]["LineAmount"] == 10
+    same_sign = copy.deepcopy(taxed)  # an export whose lines carry the document's sign posts the same
+    for d in same_sign["detail"]:
+        d["quantity"], d["total"] = -d["quantity"], -d["total"]
+    assert to_xero_invoice(source_invoices({"transactions": [same_sign]})[0], "c")["LineItems"][0]["Quantity"] == 1
+
+
+def test_an_export_that_fits_neither_convention_is_refused_not_guessed():
+    import copy
+
+    from cz_dagster.sync.invoices import RecordError, source_invoices, to_xero_invoice
+
+    bad_tax = copy.deepcopy(ZYNK_SAMPLE_INVOICE)
+    bad_tax["total"], bad_tax["detail"][1]["total"] = 12, 2  # tax on the total's side, lines on the other
+    with pytest.raises(RecordError, match="cannot tell which side they are on"):
+        to_xero_invoice(source_invoices({"transactions": [bad_tax]})[0], "c")
+    off = copy.deepcopy(ZYNK_SAMPLE_INVOICE)
+    off["total"] = 11  # lines and tax lines do not add up to the AR total
+    with pytest.raises(RecordError, match="the lines add up to 10.00 plus tax 0.00, but ConnectWise says the invoice "
+                                          "totals 11.00"):
+        to_xero_invoice(source_invoices({"transactions": [off]})[0], "c")
+
+
+def test_the_published_sample_procurement_posts_with_a_stable_reference():
+    from cz_dagster.sync.bills import bill_reference, source_bills, to_xero_bill
+
+    txn = {"id": "PO #COMPANYBPO, Packing Slip: COMPANYBPO", "documentNumber": "COMPANYBPO", "total": 12.5,
+           "apAccountNumber": "2000", "company": {"id": 7, "identifier": "SUPPLIER", "name": "Supplier"},
+           "dueDays": 30, "vendorInvoiceNumber": "COMPANYBPO", "vendorInvoiceDate": "2014-05-01T00:00:00",
+           "freightAmount": 0,
+           "purchaseDetail": [{"id": 1299, "documentDate": "5/1/2014 5:21:58 AM", "glTypeId": "RP",
+                               "quantity": -50, "total": -12.5, "cost": 12.5, "itemCost": 0.25,
+                               "item": {"id": 743, "identifier": "PATCH10"}, "lineNumber": 1,
+                               "accountNumber": "5000", "taxCodeXref": "INPUT"}]}
+    [doc] = source_bills({"purchaseTransactions": [txn]})
+    assert doc.gl_entry_ids == [1299] and doc.company_id == 7
+    assert doc.reference == bill_reference(txn["id"]) and len(doc.reference) <= 40 and " " not in doc.reference
+    assert source_bills({"purchaseTransactions": [txn]})[0].reference == doc.reference  # stable
+    bill = to_xero_bill(doc, "supplier-1")
+    assert [(li["Quantity"], li["UnitAmount"], li["LineAmount"]) for li in bill["LineItems"]] == [(50.0, 0.25, 12.5)]
+    assert bill["DueDate"] == "2014-05-31"

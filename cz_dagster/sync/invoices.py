@@ -188,7 +188,7 @@ def tax_of(txn: dict[str, Any], tax_lines: list[dict[str, Any]], sign: int, what
                 raise RecordError(f"ConnectWise exported the {what}'s tax lines with the sign of its total, not of "
                                   "its lines, so it cannot tell which side they are on; re-export the "
                                   f"{what}, and if it stays so, enter it in Xero by hand")
-            return tax.quantize(CENT, rounding=ROUND_HALF_UP)
+            return tax.quantize(CENT, rounding=ROUND_HALF_UP) if tax else Decimal("0.00")  # never "-0.00"
         return money(txn.get("salesTax") or 0).quantize(CENT, rounding=ROUND_HALF_UP)
     except RecordError as exc:
         raise RecordError(f"the {what} tax: {exc}") from None

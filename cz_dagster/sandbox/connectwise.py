@@ -346,18 +346,11 @@ class Query:
         return value
 
     def with_params(self, **updates: Any) -> str:
-        """This query string with ``updates`` set (replacing any case variant), other parameters kept in order."""
-        lowered = {k.lower(): (k, v) for k, v in updates.items()}
-        out, seen = [], set()
-        for k, v in self.pairs:
-            low = k.lower()
-            if low in lowered:
-                if low not in seen:
-                    out.append((k, str(lowered[low][1])))
-                    seen.add(low)
-            else:
-                out.append((k, v))
-        out.extend((name, str(v)) for low, (name, v) in lowered.items() if low not in seen)
+        """This query string with ``updates`` set last (any case variant the client sent dropped), the other
+        parameters kept in their order: ConnectWise's Link URLs end in the page, ``...?pageSize=50&page=2``."""
+        lowered = {k.lower() for k in updates}
+        out = [(k, v) for k, v in self.pairs if k.lower() not in lowered]
+        out.extend((name, str(v)) for name, v in updates.items())
         return urlencode(out)
 
 

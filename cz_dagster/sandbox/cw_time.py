@@ -28,6 +28,9 @@ STATUSES = ("Open", "Rejected", "PendingApproval", "ErrorsCorrected", "PendingPr
 _SHEET_ORDER = ("Open", "Rejected", "RejectBySecondTier", "PendingApproval", "PendingProjectApproval",
                 "ErrorsCorrected", "ApprovedByTierOne", "ApprovedByTierTwo")
 _BILLED = {"ReadyToBill", "Billed", "WrittenOff", "BilledAgreement"}
+# Member fields the 2025.1 spec requires (connectwise-api.md: identifier, licenseClass, firstName, lastName, hireDate,
+# defaultEmail, defaultPhone, securityRole); the role's id and name are the simulator's choice.
+SECURITY_ROLE = {"id": 4, "name": "Technician"}
 FIRST_ENTRY_ID = 90001
 FIRST_SHEET_ID = 30001
 NOTES = ("Remote support: user login issue", "Patch Tuesday rollout", "Backup job review", "Onsite: printer fault",
@@ -35,9 +38,9 @@ NOTES = ("Remote support: user login issue", "Patch Tuesday rollout", "Backup jo
          "Network switch replacement", "Client meeting: quarterly review")
 
 KNOWN = {
-    "members": "id identifier firstName lastName officeEmail primaryEmail defaultEmail employeeIdentifer inactiveFlag "
-               "hireDate defaultLocation/* defaultDepartment/* timeSheetStartDate type/* licenseClass "
-               "dailyCapacity hourlyCost title",
+    "members": "id identifier firstName lastName officeEmail primaryEmail defaultEmail defaultPhone employeeIdentifer "
+               "inactiveFlag hireDate defaultLocation/* defaultDepartment/* securityRole/* timeSheetStartDate type/* "
+               "licenseClass dailyCapacity hourlyCost title",
     "worktypes": "id name billTime rate rateType accrualType inactiveFlag utilizationFlag overallDefaultFlag",
     "timeentries": "id company/* companyType/* chargeToId chargeToType member/* locationId location/* workType/* "
                    "workRole/* timeStart timeEnd actualHours hoursDeduct hoursBilled billableOption notes "
@@ -70,7 +73,8 @@ class Time:
             self.members[m["id"]] = drop_nulls({
                 "id": m["id"], "identifier": m["identifier"], "firstName": m["firstName"], "lastName": m["lastName"],
                 "officeEmail": m.get("primaryEmail"), "primaryEmail": m.get("primaryEmail"),
-                "defaultEmail": "Office", "employeeIdentifer": m.get("employeeIdentifer"),
+                "defaultEmail": "Office", "defaultPhone": "Office", "securityRole": dict(SECURITY_ROLE),
+                "employeeIdentifer": m.get("employeeIdentifer"),
                 "inactiveFlag": bool(m.get("inactiveFlag")), "hireDate": fmt(hired), "licenseClass": "F",
                 "defaultLocation": self.world.location_ref(loc_id), "timeSheetStartDate": fmt(hired),
                 "dailyCapacity": 7.6, "type": {"id": 1, "name": "Employee"}, "title": "Technician",
@@ -127,7 +131,7 @@ class Time:
             "workType": {"id": work["id"], "name": work["name"]}, "workRole": {"id": 1, "name": "Technician"},
             "timeStart": fmt(start), "timeEnd": fmt(start + timedelta(hours=hours)), "actualHours": hours,
             "hoursDeduct": 0.0, "billableOption": work.get("billTime", "Billable"), "notes": notes,
-            "status": status, "timeSheet": {"id": sheet["id"], "name": sheet["name"]}, "enteredBy": by,
+            "status": status, "timeSheet": _sheet_ref(sheet), "enteredBy": by,
             "dateEntered": fmt(entered), "_info": info(entered, by, updated, by),
         })
         self.entries[entry["id"]] = entry
@@ -140,7 +144,7 @@ class Time:
         if key not in self.sheets:
             end = week + timedelta(days=6)
             self.sheets[key] = {
-                "id": self.next_sheet_id, "name": f"{week.isoformat()} to {end.isoformat()}",
+                "id": self.next_sheet_id,
                 "member": {"id": m["id"], "identifier": m["identifier"], "name": f"{m['firstName']} {m['lastName']}"},
                 "year": week.isocalendar()[0], "period": week.isocalendar()[1],
                 "dateStart": f"{week.isoformat()}T00:00:00Z", "dateEnd": f"{end.isoformat()}T00:00:00Z",
@@ -250,6 +254,12 @@ class Time:
     def state(self) -> dict[str, Any]:
         return {"members": [self.members[k] for k in sorted(self.members)],
                 "time_entries": [self.entries[k] for k in sorted(self.entries)], "time_sheets": self.sheet_list()}
+
+
+def _sheet_ref(sheet: dict[str, Any]) -> dict[str, Any]:
+    """TimeSheetReference {id, name: "2018-04-30 to 2018-05-06"}: the name is the reference's, a TimeSheet itself
+    has none (neither pyconnectwise's model nor the 2025.1 field list)."""
+    return {"id": sheet["id"], "name": f"{sheet['dateStart'][:10]} to {sheet['dateEnd'][:10]}"}
 
 
 def _monday(day: date) -> date:

@@ -306,25 +306,34 @@ def test_export_one_location_is_consistent_and_read_only(url: str, cw: httpx.Cli
     all_entries: list[int] = []
     for t in txns:
         inv = unposted[t["id"]]
-        assert t["documentNumber"] == inv["invoiceNumber"] and t["documentType"] == "Invoice"
+        # the sample's shape: the AR entry, lines of the opposite sign, tax as an ST line, zoneless dates
+        assert t["documentNumber"] == inv["invoiceNumber"] and t["documentType"] == "INVOICE"
+        assert t["glTypeId"] == "AR" and t["total"] > 0 and "T" in t["documentDate"] and "Z" not in t["documentDate"]
         assert isinstance(t["dueDays"], int) and str(t["dueDays"]) == inv["dueDays"]
-        subtotal = sum(Decimal(str(d["total"])) for d in t["detail"])
+        lines = [d for d in t["detail"] if d["glTypeId"] == "RP"]
+        [tax_line] = [d for d in t["detail"] if d["glTypeId"] == "ST"]
+        assert len(lines) + 1 == len(t["detail"]) and tax_line["quantity"] == 0
+        assert tax_line["description"] == "Level 1 Sales Tax" and -tax_line["total"] == t["salesTax"]
+        subtotal = -sum(Decimal(str(d["total"])) for d in lines)
         assert subtotal == Decimal(str(inv["subTotal"]))
-        tax = sum(Decimal(str(d["total"])) * Decimal(str(codes[d["taxCode"]["name"]]["rate"])) for d in t["detail"])
-        assert abs(tax - Decimal(str(t["salesTax"]))) <= Decimal("0.01") * len(t["detail"])
+        tax = -sum(Decimal(str(d["total"])) * Decimal(str(codes[d["taxCode"]["name"]]["rate"])) for d in lines)
+        assert abs(tax - Decimal(str(t["salesTax"]))) <= Decimal("0.01") * len(lines)
         assert Decimal(str(t["total"])) == subtotal + Decimal(str(t["salesTax"])) == Decimal(str(inv["total"]))
-        for d in t["detail"]:
+        for d in lines:
+            assert d["quantity"] < 0 and d["total"] < 0 and d["itemPrice"] >= 0
             assert Decimal(str(d["total"])) == (Decimal(str(d["quantity"])) * Decimal(str(d["itemPrice"]))
                                                 ).quantize(Decimal("0.01"))
             assert d["accountNumber"] == accounts[d["description"]]
             assert d["taxCodeXref"] == codes[d["taxCode"]["name"]]["xref"]
+            assert d["taxLevels"] == [{"taxLevel": 1, "taxableFlag": d["taxableFlag"]}]
+        assert not {d["id"] for d in t["detail"]} & set(entry_ids(t))  # detail ids are not GL entry ids
         entries = entry_ids(t)
-        assert len(entries) == len(t["detail"]) + 1 and entries == inv["glEntryIds"]
+        assert len(entries) == len(lines) + 1 and entries == inv["glEntryIds"]
         all_entries.extend(entries)
     assert len(all_entries) == len(set(all_entries))
-    xrefs = [d["taxCodeXref"] for t in txns for d in t["detail"]]
+    xrefs = [d["taxCodeXref"] for t in txns for d in t["detail"] if d["glTypeId"] == "RP"]
     assert xrefs.count("OUTPUT") > 0.7 * len(xrefs) and "EXEMPTOUTPUT" in xrefs
-    quantities = [d["quantity"] for t in txns for d in t["detail"]]
+    quantities = [d["quantity"] for t in txns for d in t["detail"] if d["glTypeId"] == "RP"]
     assert any(q != int(q) for q in quantities)
 
     melbourne = export(cw, locationId=MEL)
@@ -481,7 +490,7 @@ def test_admin_invoice_unknown_company_and_company_delete(url: str, cw: httpx.Cl
     assert inv["company"] == {"id": 4242, "identifier": "unknown-4242", "name": "Unknown company 4242"}
     txn = next(t for t in export(cw, locationId=ADL)["transactions"] if t["documentNumber"] == "T-1")
     assert txn["company"]["identifier"] == "unknown-4242" and txn["total"] == 292.27
-    assert [d["taxCodeXref"] for d in txn["detail"]] == ["OUTPUT", "EXEMPTOUTPUT"]
+    assert [d["taxCodeXref"] for d in txn["detail"] if d["glTypeId"] == "RP"] == ["OUTPUT", "EXEMPTOUTPUT"]
     assert httpx.post(url + "/_sandbox/unpostedinvoices", json=spec).status_code == 400  # duplicate number
 
     stuck = httpx.post(url + "/_sandbox/unpostedinvoices", json={"locationId": MEL, "companyId": 250, "lines": []})

@@ -6,6 +6,7 @@ One server per module; every test starts from ``POST /_sandbox/reset`` (see test
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -63,7 +64,16 @@ def export(cw: httpx.Client, **body: Any) -> dict[str, Any]:
 
 
 def gl_ids(txn: dict[str, Any]) -> list[int]:
-    return [int(x) for x in txn["glEntryIds"].split(",")]
+    """What marks a record posted: an invoice's glEntryIds; a purchase transaction (which has none, as in
+    ConnectWise's sample) its purchaseDetail and purchaseDetailTax item ids."""
+    if "glEntryIds" in txn:
+        return [int(x) for x in txn["glEntryIds"].split(",")]
+    return [d["id"] for d in txn["purchaseDetail"]] + [t["id"] for t in txn["purchaseDetailTax"]]
+
+
+def record_id(txn: dict[str, Any]) -> str:
+    """The unposted procurement record a purchase transaction is ("PO #PO-40001, Packing Slip: PS7001")."""
+    return txn["packingSlip"][2:]
 
 
 def count(cw: httpx.Client, path: str, **params: Any) -> int:
@@ -87,38 +97,42 @@ def test_procurement_export_is_independent_of_invoices(cw: httpx.Client) -> None
 
     unposted = {str(u["id"]): u for u in cw.get("finance/accounting/unpostedprocurement",
                                                 params={"conditions": f"locationId={ADL}", "pageSize": 1000}).json()}
-    assert set(unposted) == {t["id"] for t in txns}  # one record per received PO; ids are strings in the export
+    assert set(unposted) == {record_id(t) for t in txns}  # one record per received PO
     assert 15 <= len(txns) <= 32
     vendors = {v["vendor"]["id"] for v in products["vendors"]}
     for t in txns:
-        u = unposted[t["id"]]
-        assert u["unpostedProductId"] == t["id"] and u["procurementType"] == "Purchase"
+        u = unposted[record_id(t)]
+        # the sample's shape: a string id, the vendor as company, no glEntryIds / vendor / dueDate
+        assert t["id"] == f"PO #{t['documentNumber']}, Packing Slip: PS{u['id']}"
+        assert not {"glEntryIds", "vendor", "dueDate"} & set(t)
+        assert u["unpostedProductId"] == record_id(t) and u["procurementType"] == "Purchase"
         assert u["purchaseOrder"]["name"] == t["documentNumber"] and t["documentNumber"].startswith("PO-")
-        assert t["apAccountNumber"] == "800" and t["vendor"] == t["company"] == u["vendor"]
-        assert t["vendor"]["id"] in vendors and t["vendorInvoiceNumber"] == u["vendorInvoiceNumber"]
+        assert t["apAccountNumber"] == "800" and t["company"] == u["vendor"]
+        assert t["company"]["id"] in vendors and t["vendorInvoiceNumber"] == u["vendorInvoiceNumber"]
         assert 1 <= len(t["purchaseDetail"]) <= 4
-        lines = sum(Decimal(str(d["total"])) for d in t["purchaseDetail"])
+        lines = -sum(Decimal(str(d["total"])) for d in t["purchaseDetail"])
         for d in t["purchaseDetail"]:
             assert d["accountNumber"] in ("310", "429") and d["taxCodeXref"] in ("INPUT", "EXEMPTEXPENSES")
+            assert d["quantity"] < 0 and d["total"] < 0 and d["itemCost"] > 0
             assert Decimal(str(d["quantity"])) * Decimal(str(d["itemCost"])) == Decimal(str(d["total"]))
-            assert d["cost"] == d["itemCost"] and d["item"]["identifier"]
+            assert d["cost"] == -d["total"] and d["item"]["identifier"]
+            assert re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} [AP]M", d["documentDate"])
         tax = sum(Decimal(str(level["taxAmount"])) for level in t["taxLevels"])
+        [tax_item] = t["purchaseDetailTax"]
+        assert -Decimal(str(tax_item["total"])) == tax
         assert Decimal(str(t["total"])) == lines + Decimal(str(t["freightAmount"])) + tax
         assert Decimal(str(u["total"])) == Decimal(str(t["total"])) and Decimal(str(u["taxTotal"])) == tax
         expected_ids = [d["id"] for d in t["purchaseDetail"]]
-        assert gl_ids(t)[:len(expected_ids)] == expected_ids and len(gl_ids(t)) == len(expected_ids) + 1 + (
-            1 if t["freightAmount"] else 0)
-        assert datetime.fromisoformat(t["dueDate"]) == datetime.fromisoformat(t["vendorInvoiceDate"]) + timedelta(
-            days=t["dueDays"])
+        assert gl_ids(t) == [*expected_ids, tax_item["id"]]
     xrefs = Counter(d["taxCodeXref"] for t in txns for d in t["purchaseDetail"])
     assert xrefs["INPUT"] > xrefs["EXEMPTEXPENSES"] > 0
     assert any(t["freightAmount"] for t in txns)
 
-    first, second = txns[0]["id"], txns[1]["id"]
+    first, second = record_id(txns[0]), record_id(txns[1])
     only = export(cw, includedProductIds=[first], **PRODUCTS)["purchaseTransactions"]
-    assert [t["id"] for t in only] == [first]
+    assert [record_id(t) for t in only] == [first]
     without = export(cw, locationId=ADL, excludedProductIds=[first, int(second)], **PRODUCTS)
-    assert {t["id"] for t in without["purchaseTransactions"]} == {t["id"] for t in txns} - {first, second}
+    assert {record_id(t) for t in without["purchaseTransactions"]} == {record_id(t) for t in txns} - {first, second}
     bad = cw.post("finance/accounting/export", json={"includedProductIds": "7001", **PRODUCTS})
     assert bad.status_code == 400 and bad.json()["code"] == "InvalidObject"
     everywhere = export(cw, **PRODUCTS)["purchaseTransactions"]
@@ -143,12 +157,12 @@ def test_procurement_batches_post_whole_records_and_delete_returns_them(url: str
     assert made.json()["transactions"] == []
     assert count(cw, "finance/accounting/unpostedprocurement") == before - 2
     assert count(cw, "finance/accounting/unpostedinvoices") == invoices_before
-    assert cw.get(f"finance/accounting/unpostedprocurement/{one['id']}").status_code == 404
+    assert cw.get(f"finance/accounting/unpostedprocurement/{record_id(one)}").status_code == 404
     assert one["id"] not in {t["id"] for t in export(cw, **PRODUCTS)["purchaseTransactions"]}
-    po_id = cw.get(f"finance/accounting/unpostedprocurement/{two['id']}").status_code  # posted: gone
+    po_id = cw.get(f"finance/accounting/unpostedprocurement/{record_id(two)}").status_code  # posted: gone
     assert po_id == 404
     posted = {p["id"]: p for p in state(url)["procurement"]["posted"]}
-    po = posted[int(one["id"])]["purchaseOrder"]["id"]
+    po = posted[int(record_id(one))]["purchaseOrder"]["id"]
     assert all(line["batchedFlag"] for line in cw.get(f"procurement/purchaseorders/{po}/lineitems").json())
 
     dup = cw.post("finance/accounting/batches", json={**PRODUCTS, "batchIdentifier": "bills-1",
@@ -419,7 +433,8 @@ def test_time_sheets_follow_entries_and_actions_cascade(url: str, cw: httpx.Clie
         assert s["hours"] == round(sum(e["actualHours"] for e in mine), 2)
         assert {e["member"]["id"] for e in mine} == {s["member"]["id"]}
         start = date.fromisoformat(s["dateStart"][:10])
-        assert start.weekday() == 0 and s["name"] == f"{start} to {start + timedelta(days=6)}"
+        assert start.weekday() == 0 and "name" not in s  # a TimeSheet has no name; its reference has
+        assert {e["timeSheet"]["name"] for e in mine} == {f"{start} to {start + timedelta(days=6)}"}
         statuses = {e["status"] for e in mine}
         if "Open" in statuses:
             assert s["status"] == "Open"

@@ -503,3 +503,19 @@ def test_timesheet_days_follow_the_location_time_zone(demo_env):
     assert any(entry_day(e, "Pacific/Auckland") != entry_day(e, "Australia/Adelaide") for e in entries)
     window, in_xero = timesheet_hours(sandbox, demo_env.store, "Pacific/Auckland")
     assert in_xero == window
+
+
+def test_contact_rows_a_killed_run_left_open_are_closed_by_their_mapping(demo_env):
+    """A run killed after storing a contact's mapping and before marking its ledger row done leaves the row
+    'pending' (matched) or 'sending' (created); the next run closes it from the mapping (the random crash test
+    found such rows open for ever)."""
+    run_assets(demo_env.store_env, ["xero/contacts"], ADL)
+    mapped = sorted(Mappings(demo_env.store, "demo", "adelaide", "company_contact").all().items())[:2]
+    ledger = Ledger(demo_env.store, "demo", "adelaide", "contacts")
+    ledger.record([(cid, "killed-run", None) for cid, _ in mapped])
+    ledger.mark_sending([(mapped[0][0], "killed-run")], "idem")
+    assert len(ledger.in_state("pending", "sending")) == 2
+    run_assets(demo_env.store_env, ["xero/contacts"], ADL)
+    assert ledger.in_state("pending", "sending") == []
+    assert {r.target_id for r in ledger.rows([cid for cid, _ in mapped]) if r.source_version == "killed-run"} == {
+        m.target_id for _, m in mapped}

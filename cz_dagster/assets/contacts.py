@@ -55,9 +55,10 @@ def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: Xer
     known = mappings.all()
     missing = sorted(cid for cid in needed if str(cid) not in known)
     ledger = Ledger(store, tenant, loc, surface, scope.run_id)
-    # a run killed between storing a contact's mapping and marking its row done left the row 'sending': the
-    # mapping says what became of it (found by the random crash test: such rows stayed 'sending' for ever)
-    ledger.mark_done_many({r.key: known[r.source_id].target_id for r in ledger.in_state("sending")
+    # a run killed between storing a contact's mapping and marking its row done left the row open ('pending' when
+    # matched, 'sending' when created); so does a mapping set by hand after an error: the mapping says what
+    # became of it (found by the random crash test: such rows stayed open for ever)
+    ledger.mark_done_many({r.key: known[r.source_id].target_id for r in ledger.in_state("pending", "sending", "error")
                            if r.source_id in known})
     moved: list[dict[str, Any]] = []
     errors: dict[tuple[str, str], str] = {}

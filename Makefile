@@ -9,11 +9,11 @@ DAGSTER_PORT ?= 3000
 
 .PHONY: venv demo test lint validate lock clean
 
-$(BIN)/cz: pyproject.toml requirements.lock
+$(BIN)/cz: pyproject.toml sandbox/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --no-deps -e . -e ./sandbox
 	@touch $@
 
 venv: $(BIN)/cz
@@ -34,12 +34,12 @@ demo: venv
 
 test: venv
 	./deploy/ensure-chromium
-	$(BIN)/ruff check cz_dagster tests benchmarks
+	$(BIN)/ruff check cz_dagster sandbox tests benchmarks
 	$(BIN)/dagster definitions validate -m cz_dagster.definitions
 	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: venv
-	$(BIN)/ruff check cz_dagster tests benchmarks
+	$(BIN)/ruff check cz_dagster sandbox tests benchmarks
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11

@@ -18,15 +18,15 @@ from dagster import DagsterInstance, materialize
 
 from cz_dagster.assets.contacts import contacts
 from cz_dagster.assets.invoices import invoices
-from cz_dagster.demo_setup import register_demo
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.connectwise import ConnectWiseSandboxConfig, create_connectwise_app
-from cz_dagster.sandbox.runner import SandboxServer
-from cz_dagster.sandbox.xero import XeroSandboxConfig, create_xero_app
 from cz_dagster.store.db import Store
 from cz_dagster.store.settings import Settings
+from cz_sandbox import demo
+from cz_sandbox.connectwise import ConnectWiseSandboxConfig, create_connectwise_app
+from cz_sandbox.register import register_demo
+from cz_sandbox.runner import SandboxServer
+from cz_sandbox.xero import XeroSandboxConfig, create_xero_app
 
 
 def main() -> None:

@@ -35,20 +35,20 @@ from cryptography.fernet import Fernet
 from dagster import DagsterInstance, materialize
 
 from cz_dagster.definitions import all_assets
-from cz_dagster.demo_setup import register_demo
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.client import SandboxClient
-from cz_dagster.sandbox.connectwise import create_connectwise_app
-from cz_dagster.sandbox.runner import SandboxServer
-from cz_dagster.sandbox.xero import create_xero_app
 from cz_dagster.store.db import Store
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.sync.bills import bill_reference
 from cz_dagster.sync.timesheets import DEFAULT_PAYROLL_STATUSES, entry_day, entry_hours
+from cz_sandbox import demo
+from cz_sandbox.client import SandboxClient
+from cz_sandbox.connectwise import create_connectwise_app
+from cz_sandbox.register import register_demo
+from cz_sandbox.runner import SandboxServer
+from cz_sandbox.xero import create_xero_app
 
 FLOWS = ("invoices", "bills", "payments", "timesheets", "catalogue")
 SURFACES = {"invoices": ("invoices", "contacts"), "bills": ("bills", "suppliers"), "payments": ("payments",),

@@ -215,7 +215,7 @@ def location_add(tenant_slug: str, slug: str, name: str, cw_location_id: int, xe
         _check_timezone(timezone)
     store = _store()
     loc = store.add_location(tenant_slug, slug, name, cw_location_id, xero_tenant_id, xero_org, timezone=timezone)
-    from cz_dagster.demo_setup import add_partitions_to_instance
+    from cz_dagster.partitions import add_partitions_to_instance
 
     added = add_partitions_to_instance([loc.partition_key])
     click.echo(f"location {loc.partition_key} added" + (" (partition registered)" if added else ""))
@@ -482,11 +482,16 @@ def keys_rotate() -> None:
 @click.option("--no-register", is_flag=True, help="Serve only; do not register the demo tenant.")
 def sandbox(cw_port: int, xero_port: int, host: str, invoices_per_location: int | None, no_register: bool) -> None:
     """Serve the ConnectWise and Xero simulators and register the demo tenant against them."""
-    from cz_dagster.demo_setup import add_partitions_to_instance, register_demo
-    from cz_dagster.sandbox import demo
-    from cz_dagster.sandbox.connectwise import ConnectWiseSandboxConfig, create_connectwise_app
-    from cz_dagster.sandbox.runner import SandboxServer
-    from cz_dagster.sandbox.xero import create_xero_app
+    from cz_dagster.partitions import add_partitions_to_instance
+    try:  # the simulators are a development and demo tool, installed beside the product, never in it
+        from cz_sandbox import demo
+        from cz_sandbox.connectwise import ConnectWiseSandboxConfig, create_connectwise_app
+        from cz_sandbox.register import register_demo
+        from cz_sandbox.runner import SandboxServer
+        from cz_sandbox.xero import create_xero_app
+    except ImportError:
+        raise click.ClickException("the sandbox is not installed here (it is for development and demos): "
+                                   "pip install -e ./sandbox, or run `make demo`") from None
 
     cw_config = ConnectWiseSandboxConfig()
     if invoices_per_location is not None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from cz_dagster.sandbox.client import SandboxClient
 from cz_dagster.store.db import Store, normalise_pg_url
 from cz_dagster.store.settings import Settings
+from cz_sandbox.client import SandboxClient
 from tests.pg import PgCluster, drop_databases, new_database_url
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -85,9 +85,9 @@ Sandbox = SandboxClient  # the simulators' admin routes and ConnectWise's API, o
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    from cz_dagster.sandbox.connectwise import create_connectwise_app
-    from cz_dagster.sandbox.runner import SandboxServer
-    from cz_dagster.sandbox.xero import create_xero_app
+    from cz_sandbox.connectwise import create_connectwise_app
+    from cz_sandbox.runner import SandboxServer
+    from cz_sandbox.xero import create_xero_app
 
     with SandboxServer(create_connectwise_app()) as cw, SandboxServer(create_xero_app()) as xero:
         yield Sandbox(cw.url, xero.url)
@@ -105,7 +105,7 @@ class DemoEnv:
 
 @pytest.fixture
 def demo_env(store_env: StoreEnv, sandbox: Sandbox) -> DemoEnv:
-    from cz_dagster.demo_setup import register_demo
+    from cz_sandbox.register import register_demo
 
     register_demo(store_env.store, sandbox.cw_url, sandbox.xero_url)
     return DemoEnv(store_env, sandbox)

@@ -14,7 +14,6 @@ from dagster import DagsterInstance, DagsterRunStatus, build_run_status_sensor_c
 
 from cz_dagster.cli import main
 from cz_dagster.resources.mailer import SmtpResource
-from cz_dagster.sandbox import demo
 from cz_dagster.sensors.alerts import (
     run_failure_alerts,
     send_daily,
@@ -24,6 +23,7 @@ from cz_dagster.sensors.alerts import (
 )
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.synclog import SyncLog
+from cz_sandbox import demo
 from tests.dagster_helpers import run_assets
 from tests.test_invoices_e2e import ADL, MONEY
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
+from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once
 

@@ -9,8 +9,8 @@ import copy
 
 import pytest
 
-from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
+from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once
 

@@ -10,9 +10,9 @@ import httpx
 from click.testing import CliRunner
 
 from cz_dagster.cli import main
-from cz_dagster.sandbox import demo
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.store.xero_tokens import XeroTokens
+from cz_sandbox import demo
 
 
 def cz(store_env, *args: str):  # noqa: ANN001, ANN201

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from cz_dagster.sandbox import demo
 from cz_dagster.sync.bills import bill_reference
+from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_flows_e2e import MEL, PAYROLL_REF, timesheet_hours
 from tests.test_invoices_e2e import ADL, MONEY, assert_exactly_once

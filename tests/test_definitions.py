@@ -89,3 +89,31 @@ def test_every_asset_group_job_and_surface_comes_from_the_vocabulary():
     with pytest.raises(ValueError, match="unknown mapping kind"):
         Mappings(None, "t", "l", "member")  # type: ignore[arg-type]
     assert set(v.SURFACE_FAMILY.values()) <= set(v.FAMILIES)
+
+
+def test_the_product_imports_nothing_of_the_simulators():
+    """The simulators (cz_sandbox) are a development and demo tool: every module of the product imports with
+    them absent, and `cz sandbox` then says how to get them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "class Absent:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'cz_sandbox' or name.startswith('cz_sandbox.'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Absent())\n"
+        "import cz_dagster\n"
+        "names = [m.name for m in pkgutil.walk_packages(cz_dagster.__path__, 'cz_dagster.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "from click.testing import CliRunner\n"
+        "from cz_dagster.cli import main\n"
+        "r = CliRunner().invoke(main, ['sandbox'])\n"
+        "print(len(names), r.exit_code, r.output.strip())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    count, exit_code, message = out.stdout.strip().split(" ", 2)
+    assert int(count) > 30 and exit_code == "1" and "the sandbox is not installed here" in message

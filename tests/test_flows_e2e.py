@@ -8,11 +8,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from cz_dagster.assets.timesheets import _day
-from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.bills import bill_reference, record_key
 from cz_dagster.sync.timesheets import DEFAULT_PAYROLL_STATUSES, entry_day, entry_hours
+from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_invoices_e2e import ADL, MONEY
 
@@ -357,7 +357,7 @@ def test_timesheet_period_errors_are_per_record(demo_env):
     """Xero refusing a period ("Provided period doesn't correspond with a pay period", in the sandbox's own
     validation shape) fails that employee's timesheet alone; entries before a calendar's first period are
     reported with the reason and never sent; a re-run creates the refused one, once."""
-    from cz_dagster.sandbox.xero_payroll import PERIOD_MISMATCH, validation_exception
+    from cz_sandbox.xero_payroll import PERIOD_MISMATCH, validation_exception
 
     sandbox = demo_env.sandbox
     run_assets(demo_env.store_env, ["xero/staff", *PAYROLL_REF], MEL)

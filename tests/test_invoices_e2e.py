@@ -14,10 +14,10 @@ from decimal import Decimal
 import httpx
 from dagster import DagsterInstance
 
-from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.store.xero_tokens import XeroTokens
+from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_store import dump_all_text
 
@@ -188,7 +188,7 @@ def test_run_killed_after_xero_accepted_then_rerun(demo_env, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {**os.environ, **demo_env.store_env.env, "DAGSTER_HOME": str(home)}
-    subprocess.run([sys.executable, "-c", "from cz_dagster.demo_setup import add_partitions_to_instance as a; "
+    subprocess.run([sys.executable, "-c", "from cz_dagster.partitions import add_partitions_to_instance as a; "
                     f"a(['{ADL}'])"], env=env, check=True)
     sandbox.fault("xero", path="/api.xro/2.0/Invoices", method="PUT", kind="delay", when="after", delay=60, count=1)
     proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "dagster"), "asset", "materialize",

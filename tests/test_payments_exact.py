@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from cz_dagster.resources.recorder import NO_ANSWER
-from cz_dagster.sandbox import demo
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.synclog import SyncLog
+from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_crash_safety import Point, Zygote, _alive, kill_at
 from tests.test_invoices_e2e import ADL, MONEY

@@ -27,13 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from benchmarks.soak import FLOWS, TenantWorld, fault_specs
-from cz_dagster.demo_setup import register_demo
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.client import SandboxClient
-from cz_dagster.sandbox.connectwise import create_connectwise_app
-from cz_dagster.sandbox.runner import SandboxServer
-from cz_dagster.sandbox.xero import create_xero_app
 from cz_dagster.store import schema as s
+from cz_sandbox import demo
+from cz_sandbox.client import SandboxClient
+from cz_sandbox.connectwise import create_connectwise_app
+from cz_sandbox.register import register_demo
+from cz_sandbox.runner import SandboxServer
+from cz_sandbox.xero import create_xero_app
 from tests.conftest import make_store_env
 from tests.dagster_helpers import run_assets
 from tests.pg import drop_databases

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cz_dagster.sandbox import demo
 from cz_dagster.store.reference import ReferenceMirror
+from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 
 ADL = "demo__adelaide"

@@ -9,7 +9,7 @@ import pytest
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError
-from cz_dagster.sandbox import demo
+from cz_sandbox import demo
 
 
 @pytest.fixture

@@ -28,11 +28,10 @@ from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.store.xero_tokens import XeroTokens
 from cz_dagster.sync import emails
 from cz_dagster.sync.schedule import DEFAULT_CRONS, ticks_back
-from cz_dagster.sync.vocabulary import JOB_FAMILY, SURFACE_FAMILY, family_of_asset
+from cz_dagster.sync.vocabulary import FAMILY_TABLE, JOB_FAMILY, SURFACE_FAMILY, family_of_asset
 
 DAILY_HOUR = 7
-FAMILY_ASSET = {"money": AssetKey(["xero", "invoices"]), "time": AssetKey(["xero", "timesheets"]),
-                "staff": AssetKey(["xero", "staff"]), "reference": AssetKey(["xero", "tax_rates"])}
+FAMILY_ASSET = {name: AssetKey(f.freshness_asset.split("/")) for name, f in FAMILY_TABLE.items()}
 
 
 def family_of(job_name: str, asset_keys: list[str]) -> str:

@@ -7,9 +7,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from cz_dagster.sync.vocabulary import FAMILIES, MONEY, REFERENCE, STAFF, TIME
-
-DEFAULT_CRONS = {MONEY: "0 */6 * * *", TIME: "0 2 * * *", STAFF: "0 3 * * *", REFERENCE: "0 1 * * *"}
+from cz_dagster.sync.vocabulary import DEFAULT_CRONS, FAMILIES  # noqa: F401 - re-exported: spelled there
 
 
 class ScheduleError(ValueError):

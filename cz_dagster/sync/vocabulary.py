@@ -8,8 +8,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MONEY, TIME, STAFF, REFERENCE = "money", "time", "staff", "reference"
-FAMILIES = {MONEY: "money_job", TIME: "time_job", STAFF: "staff_job", REFERENCE: "reference_job"}  # family -> job
+
+
+@dataclass(frozen=True)
+class Family:
+    """An asset family: its job, its default schedule (each tenant may set its own cron), and the asset whose
+    materialization says the family last succeeded for a location (the staleness alert reads it)."""
+
+    name: str
+    job: str
+    default_cron: str
+    freshness_asset: str
+
+
+FAMILY_TABLE = {f.name: f for f in (
+    Family(MONEY, "money_job", "0 */6 * * *", "xero/invoices"),  # money every 6 h
+    Family(TIME, "time_job", "0 2 * * *", "xero/timesheets"),  # time entries daily
+    Family(STAFF, "staff_job", "0 3 * * *", "xero/staff"),  # members on schedule (and on demand)
+    Family(REFERENCE, "reference_job", "0 1 * * *", "xero/tax_rates"),  # reference data daily
+)}
+FAMILIES = {f.name: f.job for f in FAMILY_TABLE.values()}  # family -> job
 JOB_FAMILY = {job: family for family, job in FAMILIES.items()}
+DEFAULT_CRONS = {f.name: f.default_cron for f in FAMILY_TABLE.values()}
 
 # ledger surfaces (one per kind of record the product writes) -> the family whose runs write them
 SURFACE_FAMILY = {"invoices": MONEY, "contacts": MONEY, "bills": MONEY, "suppliers": MONEY, "payments": MONEY,

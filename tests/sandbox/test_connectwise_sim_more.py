@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.connectwise import API_PREFIX, ConnectWiseSandboxConfig, create_connectwise_app
-from cz_dagster.sandbox.cw_more import Extras
-from cz_dagster.sandbox.cw_seed import build_world
-from cz_dagster.sandbox.runner import SandboxServer
+from cz_sandbox import demo
+from cz_sandbox.connectwise import API_PREFIX, ConnectWiseSandboxConfig, create_connectwise_app
+from cz_sandbox.cw_more import Extras
+from cz_sandbox.cw_seed import build_world
+from cz_sandbox.runner import SandboxServer
 
 ADL = demo.LOCATIONS["adelaide"]["cw_location_id"]
 MEL = demo.LOCATIONS["melbourne"]["cw_location_id"]

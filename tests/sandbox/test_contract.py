@@ -46,9 +46,9 @@ from urllib.parse import parse_qsl, urlparse
 import httpx
 import pytest
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.connectwise import API_PREFIX, ConnectWiseSandboxConfig, create_connectwise_app
-from cz_dagster.sandbox.runner import SandboxServer
+from cz_sandbox import demo
+from cz_sandbox.connectwise import API_PREFIX, ConnectWiseSandboxConfig, create_connectwise_app
+from cz_sandbox.runner import SandboxServer
 from tests.sandbox.cw_models import ANY, Checker, ContractError, JsonType, Models, load_models, parse_models
 
 AUTH = (f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY)

@@ -24,9 +24,9 @@ import httpx
 import pytest
 import urllib3
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.runner import SandboxServer
-from cz_dagster.sandbox.xero import XeroSandboxConfig, create_xero_app
+from cz_sandbox import demo
+from cz_sandbox.runner import SandboxServer
+from cz_sandbox.xero import XeroSandboxConfig, create_xero_app
 
 ADL = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
 MEL = demo.LOCATIONS["melbourne"]["xero_tenant_id"]

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cz_dagster.sandbox import demo
+from cz_sandbox import demo
 from tests.sandbox import test_xero_sim as base
 from tests.sandbox.test_xero_sim import ADL, MEL, _load_spec, accounting_spec, api, authorize, inv, state, validate
 

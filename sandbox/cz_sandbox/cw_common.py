@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cz_dagster.sandbox.cw_seed import API_MEMBER, fmt
+from cz_sandbox.cw_seed import API_MEMBER, fmt
 
 __all__ = ["API_MEMBER", "CwError", "info", "invalid", "not_found", "now", "patch_ops", "verror"]
 

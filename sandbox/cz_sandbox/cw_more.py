@@ -15,13 +15,13 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from cz_dagster.sandbox import cw_catalog, cw_finance, cw_procurement, cw_time
-from cz_dagster.sandbox.cw_catalog import Catalog
-from cz_dagster.sandbox.cw_common import CwError, not_found
-from cz_dagster.sandbox.cw_finance import BILLING_STATUSES, CURRENCIES, Finance
-from cz_dagster.sandbox.cw_procurement import PO_STATUSES, Procurement
-from cz_dagster.sandbox.cw_seed import Invoice, World, drop_nulls
-from cz_dagster.sandbox.cw_time import Time
+from cz_sandbox import cw_catalog, cw_finance, cw_procurement, cw_time
+from cz_sandbox.cw_catalog import Catalog
+from cz_sandbox.cw_common import CwError, not_found
+from cz_sandbox.cw_finance import BILLING_STATUSES, CURRENCIES, Finance
+from cz_sandbox.cw_procurement import PO_STATUSES, Procurement
+from cz_sandbox.cw_seed import Invoice, World, drop_nulls
+from cz_sandbox.cw_time import Time
 
 __all__ = ["ENTITY", "KNOWN", "CwError", "Extras"]
 

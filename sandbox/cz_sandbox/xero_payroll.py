@@ -19,10 +19,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.xero_accounting import _EMAIL_RE, SEED_TIME, Org, find_tracking_option, stable_id
-from cz_dagster.sandbox.xero_formats import Clock, ms_date, num, parse_date_in, to_decimal
-from cz_dagster.sandbox.xero_where import compile_where, sort_docs
+from cz_sandbox import demo
+from cz_sandbox.xero_accounting import _EMAIL_RE, SEED_TIME, Org, find_tracking_option, stable_id
+from cz_sandbox.xero_formats import Clock, ms_date, num, parse_date_in, to_decimal
+from cz_sandbox.xero_where import compile_where, sort_docs
 
 PAYROLL_PAGE = 100
 PERIOD_DAYS = {"WEEKLY": 7, "FORTNIGHTLY": 14, "FOURWEEKLY": 28}

@@ -1,13 +1,14 @@
 """Register the sandbox's demo tenant in the store, the way a real MSP would be onboarded with the CLI:
-tenant, locations, ConnectWise credentials, then the Xero authorization-code flow against the sandbox."""
+tenant, locations, ConnectWise credentials, then the Xero authorization-code flow against the sandbox.
+
+The one module of the sandbox that imports the product (to onboard through the product's own code path); the
+product never imports the sandbox."""
 
 from __future__ import annotations
 
-import os
-
-from cz_dagster.sandbox import demo
 from cz_dagster.store.db import Store, StoreError
 from cz_dagster.xero_connect import ConnectResult, connect, follow_in_process
+from cz_sandbox import demo
 
 
 def register_demo(store: Store, cw_url: str, xero_url: str, tenant: str = demo.TENANT) -> ConnectResult:
@@ -32,20 +33,3 @@ def register_demo(store: Store, cw_url: str, xero_url: str, tenant: str = demo.T
                                                    "client_id": demo.CW_CLIENT_ID})
     return connect(store, tenant, client_id=demo.XERO_CLIENT_ID, client_secret=demo.XERO_CLIENT_SECRET,
                    open_url=follow_in_process)
-
-
-def add_partitions_to_instance(keys: list[str]) -> bool:
-    """When DAGSTER_HOME is set, add the partition keys at once (the tenants sensor would, within a minute),
-    so that `dagster asset materialize --partition` works straight after onboarding."""
-    if not os.environ.get("DAGSTER_HOME") or not keys:
-        return False
-    from dagster import DagsterInstance
-
-    from cz_dagster.partitions import tenant_location
-
-    with DagsterInstance.get() as instance:
-        existing = set(instance.get_dynamic_partitions(tenant_location.name))
-        new = [k for k in keys if k not in existing]
-        if new:
-            instance.add_dynamic_partitions(tenant_location.name, new)
-    return True

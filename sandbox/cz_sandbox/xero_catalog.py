@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.xero_accounting import SEED_TIME, ElementError, Org, stable_id
-from cz_dagster.sandbox.xero_formats import ZERO_ID, Clock, ms_date, num, to_decimal
+from cz_sandbox import demo
+from cz_sandbox.xero_accounting import SEED_TIME, ElementError, Org, stable_id
+from cz_sandbox.xero_formats import ZERO_ID, Clock, ms_date, num, to_decimal
 
 _DETAIL_KEYS = ("UnitPrice", "AccountCode", "COGSAccountCode", "TaxType")
 

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.xero_formats import (
+from cz_sandbox import demo
+from cz_sandbox.xero_formats import (
     ZERO_ID,
     Clock,
     iso_string,

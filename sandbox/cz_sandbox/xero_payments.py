@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from cz_dagster.sandbox.xero_accounting import (
+from cz_sandbox.xero_accounting import (
     ElementError,
     Org,
     find_invoice,
     recalc_totals,
     render_contact,
 )
-from cz_dagster.sandbox.xero_formats import ZERO_ID, Clock, iso_string, money, ms_date, num, parse_date_in, to_decimal
+from cz_sandbox.xero_formats import ZERO_ID, Clock, iso_string, money, ms_date, num, parse_date_in, to_decimal
 
 PAYMENT_TYPES = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT"}
 OVERPAID = "Payment amount exceeds the amount outstanding on this document"

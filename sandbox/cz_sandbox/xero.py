@@ -36,9 +36,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.faults import FaultInjector, FaultMiddleware
-from cz_dagster.sandbox.xero_accounting import (
+from cz_sandbox import demo
+from cz_sandbox.faults import FaultInjector, FaultMiddleware
+from cz_sandbox.xero_accounting import (
     ElementError,
     Org,
     contact_view,
@@ -57,10 +57,10 @@ from cz_dagster.sandbox.xero_accounting import (
     save_invoice,
     seed_org,
 )
-from cz_dagster.sandbox.xero_catalog import failed_item, find_item, render_item, save_item, seed_items
-from cz_dagster.sandbox.xero_formats import Clock, now_ms_json, parse_bool, parse_since
-from cz_dagster.sandbox.xero_oauth import Grant, OAuthError, OAuthStore
-from cz_dagster.sandbox.xero_payments import (
+from cz_sandbox.xero_catalog import failed_item, find_item, render_item, save_item, seed_items
+from cz_sandbox.xero_formats import Clock, now_ms_json, parse_bool, parse_since
+from cz_sandbox.xero_oauth import Grant, OAuthError, OAuthStore
+from cz_sandbox.xero_payments import (
     create_overpayment,
     create_payment,
     delete_payment,
@@ -70,7 +70,7 @@ from cz_dagster.sandbox.xero_payments import (
     render_overpayment,
     render_payment,
 )
-from cz_dagster.sandbox.xero_payroll import (
+from cz_sandbox.xero_payroll import (
     PayrollApi,
     render_calendar,
     render_employee,
@@ -79,7 +79,7 @@ from cz_dagster.sandbox.xero_payroll import (
     seed_payroll,
     set_timesheet_status,
 )
-from cz_dagster.sandbox.xero_where import WhereError, compile_where, sort_docs
+from cz_sandbox.xero_where import WhereError, compile_where, sort_docs
 
 __all__ = ["XeroOrg", "XeroSandboxConfig", "create_xero_app", "API_PREFIX", "PAYROLL_PREFIX"]
 

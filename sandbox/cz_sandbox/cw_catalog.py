@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.cw_common import API_MEMBER, CwError, info, not_found, now, patch_ops, verror
-from cz_dagster.sandbox.cw_seed import World, drop_nulls, fmt
+from cz_sandbox import demo
+from cz_sandbox.cw_common import API_MEMBER, CwError, info, not_found, now, patch_ops, verror
+from cz_sandbox.cw_seed import World, drop_nulls, fmt
 
 CATEGORIES = [{"id": 1, "name": "Hardware"}, {"id": 2, "name": "Software"}, {"id": 3, "name": "Services"}]
 SUBCATEGORIES = [

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.cw_conditions import format_datetime
+from cz_sandbox import demo
+from cz_sandbox.cw_conditions import format_datetime
 
 CURRENCY = {"id": 1, "symbol": "$", "currencyCode": "AUD", "name": "Australian Dollar"}
 COUNTRY = {"id": 7, "name": "Australia"}

@@ -25,9 +25,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cz_dagster.sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now, patch_ops
-from cz_dagster.sandbox.cw_conditions import parse_datetime
-from cz_dagster.sandbox.cw_seed import Invoice, World, fmt, money
+from cz_sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now, patch_ops
+from cz_sandbox.cw_conditions import parse_datetime
+from cz_sandbox.cw_seed import Invoice, World, fmt, money
 
 BILLING_STATUSES = [
     {"id": 1, "name": "New", "sortOrder": 1, "defaultFlag": True, "closedFlag": False, "inactiveFlag": False,

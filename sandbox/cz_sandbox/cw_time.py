@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now
-from cz_dagster.sandbox.cw_seed import World, drop_nulls, fmt
+from cz_sandbox import demo
+from cz_sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now
+from cz_sandbox.cw_seed import World, drop_nulls, fmt
 
 STATUSES = ("Open", "Rejected", "PendingApproval", "ErrorsCorrected", "PendingProjectApproval", "ApprovedByTierOne",
             "RejectBySecondTier", "ApprovedByTierTwo", "ReadyToBill", "Billed", "WrittenOff", "BilledAgreement")

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now
-from cz_dagster.sandbox.cw_seed import CURRENCY, TERMS, World, drop_nulls, fmt, money, zoneless
+from cz_sandbox import demo
+from cz_sandbox.cw_common import API_MEMBER, CwError, info, invalid, not_found, now
+from cz_sandbox.cw_seed import CURRENCY, TERMS, World, drop_nulls, fmt, money, zoneless
 
 PO_STATUSES = [
     {"id": 1, "name": "Open", "defaultFlag": True, "closedFlag": False, "sortOrder": 1},

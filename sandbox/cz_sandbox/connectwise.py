@@ -51,19 +51,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cz_dagster.sandbox import demo
-from cz_dagster.sandbox.cw_conditions import (
+from cz_sandbox import demo
+from cz_sandbox.cw_conditions import (
     ConditionError,
     compile_conditions,
     order_items,
     parse_datetime,
     project_fields,
 )
-from cz_dagster.sandbox.cw_more import ENTITY as EXTRA_ENTITY
-from cz_dagster.sandbox.cw_more import KNOWN as EXTRA_KNOWN
-from cz_dagster.sandbox.cw_more import CwError, Extras
-from cz_dagster.sandbox.cw_procurement import check_export_ids
-from cz_dagster.sandbox.cw_seed import (
+from cz_sandbox.cw_more import ENTITY as EXTRA_ENTITY
+from cz_sandbox.cw_more import KNOWN as EXTRA_KNOWN
+from cz_sandbox.cw_more import CwError, Extras
+from cz_sandbox.cw_procurement import check_export_ids
+from cz_sandbox.cw_seed import (
     API_MEMBER,
     Batch,
     Invoice,
@@ -71,7 +71,7 @@ from cz_dagster.sandbox.cw_seed import (
     build_world,
     render_company,
 )
-from cz_dagster.sandbox.faults import FaultInjector, FaultMiddleware, FaultRule
+from cz_sandbox.faults import FaultInjector, FaultMiddleware, FaultRule
 
 __all__ = ["API_PREFIX", "ConnectWiseSandboxConfig", "ConnectWiseSimulator", "create_connectwise_app",
            "default_fault_response"]

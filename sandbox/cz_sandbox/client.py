@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from cz_dagster.sandbox import demo
+from cz_sandbox import demo
 
 
 @dataclass

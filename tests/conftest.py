@@ -93,6 +93,18 @@ def sandbox() -> Iterator[Sandbox]:
         yield Sandbox(cw.url, xero.url)
 
 
+@pytest.fixture(scope="module")
+def zygote() -> Iterator:
+    """The crash tests' forking run-worker factory (tests/crash_runner.py), one per test module."""
+    from tests.test_crash_safety import Zygote
+
+    z = Zygote()
+    try:
+        yield z
+    finally:
+        z.close()
+
+
 @dataclass
 class DemoEnv:
     store_env: StoreEnv

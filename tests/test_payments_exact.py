@@ -8,14 +8,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from cz_dagster.resources.recorder import NO_ANSWER
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.synclog import SyncLog
 from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
-from tests.test_crash_safety import Point, Zygote, _alive, kill_at
+from tests.test_crash_safety import Point, _alive, kill_at
 from tests.test_invoices_e2e import ADL, MONEY
 
 PAYMENTS = ["connectwise/invoice_payments"]
@@ -23,15 +21,6 @@ TID = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
 CW_POST = dict(system="connectwise", path="*/finance/invoices/*/payments", method="POST")
 CW_PATCH_PAYMENT = dict(system="connectwise", path="*/finance/invoices/*/payments/*", method="PATCH")
 CW_PATCH_ANY = dict(system="connectwise", path="*/finance/invoices/*", method="PATCH")
-
-
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote()
-    try:
-        yield z
-    finally:
-        z.close()
 
 
 def pay(sandbox, number: str, amount: Decimal) -> dict:  # noqa: ANN001

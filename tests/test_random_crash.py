@@ -65,15 +65,6 @@ def seeds() -> list[int]:
     return [base + n for n in range(count)]
 
 
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote()
-    try:
-        yield z
-    finally:
-        z.close()
-
-
 def add_perth_invoices(api: SandboxClient, rng: random.Random, round_no: int, seed: int) -> set[str]:
     """Perth posts into Adelaide's organisation: its invoices land beside Adelaide's."""
     customers = [c for c in api.cw_state()["companies"] if not c.get("isVendorFlag")]

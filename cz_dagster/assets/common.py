@@ -50,12 +50,7 @@ class SyncScope:
         return self.location.xero_org_name or str(self.location.xero_tenant_id)
     _xero: XeroClient | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    lease: FlowLease | None = None
-
-    def check_lease(self) -> None:
-        """Before a write: this run still holds its flow's lease (raises LeaseLost otherwise)."""
-        if self.lease is not None:
-            self.lease.check()
+    lease: FlowLease | None = None  # every write checks it through the recorder's guard (sync_scope)
 
 
 def resolve(store: Store, partition_key: str) -> tuple[Tenant, Location]:

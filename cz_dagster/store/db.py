@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cz_dagster.store import schema as s
 from cz_dagster.store.crypto import Cipher, load_or_create_key_file, parse_keys
@@ -152,6 +152,7 @@ class Store:
         self.settings = settings or Settings.from_env()
         self._lock = threading.RLock()
         self._tenant_engines: dict[str, Engine] = {}
+        self._ensured: set[tuple[str, str]] = set()  # (tenant, table) made sure of by ensure_tenant_tables
         self._cipher: Cipher | None = None
         # credentials seen by this process (never persisted): whatever the store writes as an error text -- a
         # ledger error quoting an API's answer -- is masked with them, wherever the text came from
@@ -288,6 +289,29 @@ class Store:
         if self._pg_url is not None:
             self._provision_tenant_database(slug)
         s.tenant_metadata.create_all(self.tenant_engine(slug))
+
+    def ensure_tenant_tables(self, slug: str, tables: list[Table]) -> None:
+        """Tenant databases made before these tables (or their ``ADDED_TENANT_COLUMNS``) existed lack them: made
+        once per store and tenant, tolerating another process making them at the same moment."""
+        wanted = [t for t in tables if (slug, t.name) not in self._ensured]
+        if not wanted:
+            return
+        engine = self.tenant_engine(slug)
+        try:
+            s.tenant_metadata.create_all(engine, tables=wanted)
+        except DBAPIError:  # another process made them at the same moment
+            s.tenant_metadata.create_all(engine, tables=wanted)
+        for table in wanted:
+            columns = s.ADDED_TENANT_COLUMNS.get(table.name, {})
+            have = {c["name"] for c in inspect(engine).get_columns(table.name)} if columns else set()
+            for name, ddl in columns.items():
+                if name not in have:
+                    try:
+                        with engine.begin() as conn:
+                            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" {ddl}')
+                    except DBAPIError:  # added meanwhile by another process
+                        pass
+            self._ensured.add((slug, table.name))
 
     def dispose(self) -> None:
         self.control.dispose()

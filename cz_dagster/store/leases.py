@@ -29,7 +29,6 @@ from cz_dagster.store.db import Store
 from cz_dagster.store.schema import utcnow
 
 HOST = socket.gethostname()[:255]
-_ready: set[tuple[int, str]] = set()
 
 
 class LeaseLost(RuntimeError):
@@ -45,19 +44,6 @@ class Holder:
     pid: int
     acquired_at: datetime
     expires_at: datetime
-
-
-def ensure_table(store: Store, tenant: str) -> None:
-    """Tenant databases made before leases existed lack the table: made once per process and tenant."""
-    key = (id(store), tenant)
-    if key in _ready:
-        return
-    engine = store.tenant_engine(tenant)
-    try:
-        s.tenant_metadata.create_all(engine, tables=[s.flow_leases])
-    except DBAPIError:  # another process made it at the same moment
-        s.tenant_metadata.create_all(engine, tables=[s.flow_leases])
-    _ready.add(key)
 
 
 def process_gone(host: str, pid: int | None) -> bool:
@@ -86,7 +72,7 @@ class FlowLease:
         self.lost = False
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
-        ensure_table(store, tenant)
+        store.ensure_tenant_tables(tenant, [s.flow_leases])
 
     def _where(self):  # noqa: ANN202
         t = s.flow_leases

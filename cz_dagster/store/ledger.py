@@ -154,8 +154,14 @@ class Ledger:
     def set_target(self, targets: dict[Key, str | None]) -> None:
         """Record (or forget) the target document of rows whatever their state: a document Xero holds but that
         is in error (its total disagrees) must never be sent again while it is there."""
-        for key, target in targets.items():
-            self._update([key], target_id=target)
+        if not targets:
+            return
+        now = utcnow()
+        with self.store.tenant_tx(self.tenant) as conn:
+            for (sid, ver), target in targets.items():
+                conn.execute(self.t.update().where(
+                    self._scope(), self.t.c.source_id == sid, self.t.c.source_version == ver
+                ).values(target_id=target, updated_at=now))
 
     def mark_pending(self, keys: Sequence[Key], note: str | None = None) -> None:
         self._update(keys, state="pending", last_error=redact_text(note, self.store.secrets) if note else None)

@@ -225,7 +225,7 @@ xero_rate_calls = Table(
     Column("host", String(255)),  # the caller's machine and process: a slot of a process that died on this
     Column("pid", Integer),  # machine frees itself at once, not after the pacer's lease
 )
-# columns added to a tenant table after it was first made (``store.xero_rate.ensure_tables`` adds them)
+# columns added to a tenant table after it was first made (``Store.ensure_tenant_tables`` adds them)
 ADDED_TENANT_COLUMNS = {"xero_rate_calls": {"host": "VARCHAR(255)", "pid": "INTEGER"}}
 Index("ix_xero_rate_calls_org", xero_rate_calls.c.org, xero_rate_calls.c.started)
 

@@ -17,13 +17,11 @@ SQLite):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
 from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
@@ -31,26 +29,6 @@ from cz_dagster.store.leases import HOST, process_gone
 
 RATE_TABLES = (s.xero_rate_orgs, s.xero_rate_calls)
 LEARNED_WINDOWS = 5  # how long a budget lowered by a 429 holds: long enough to calm a burst, not to starve a day
-_ready: set[tuple[int, str]] = set()
-
-
-def ensure_tables(store: Store, tenant: str) -> None:
-    """Tenant databases made before pacing was shared lack its tables: made once per process and tenant."""
-    key = (id(store), tenant)
-    if key in _ready:
-        return
-    engine = store.tenant_engine(tenant)
-    try:
-        s.tenant_metadata.create_all(engine, tables=list(RATE_TABLES))
-    except DBAPIError:  # another process made them at the same moment
-        s.tenant_metadata.create_all(engine, tables=list(RATE_TABLES))
-    for table, columns in s.ADDED_TENANT_COLUMNS.items():
-        have = {c["name"] for c in inspect(engine).get_columns(table)}
-        for name, ddl in columns.items():
-            if name not in have:
-                with contextlib.suppress(DBAPIError), engine.begin() as conn:  # made meanwhile by another
-                    conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {ddl}')
-    _ready.add(key)
 
 
 class XeroPacer:
@@ -62,7 +40,7 @@ class XeroPacer:
         self.budget, self.window, self.max_in_flight = max(1, budget), window, max(1, max_in_flight)
         self.lease, self.poll = lease, poll
         self.waited = 0.0  # seconds this client spent waiting for a slot
-        ensure_tables(store, tenant)
+        store.ensure_tenant_tables(tenant, list(RATE_TABLES))
 
     def _lock(self, conn: Connection) -> dict:
         t = s.xero_rate_orgs

@@ -127,7 +127,7 @@ def to_xero_bill(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHO
     if not doc.gl_entry_ids:
         raise RecordError("ConnectWise exported no GL entries for this procurement, so it could not be marked posted")
     details = txn.get("purchaseDetail") or []
-    sign = detail_sign(txn, details, "bill")
+    sign = detail_sign(txn, details)
     lines = xero_lines(details, price_keys=BILL_PRICE_KEYS, what="bill", sign=sign)
     freight = txn.get("freightAmount")
     if freight not in (None, 0, 0.0, "0"):

@@ -154,14 +154,18 @@ def split_tax_lines(details: Any) -> tuple[Any, list[dict[str, Any]]]:
     """The document's own lines, and its sales-tax lines (ConnectWise exports tax as detail lines of its own)."""
     if not isinstance(details, list):
         return details, []
-    lines = [d for d in details if not (isinstance(d, dict) and str(d.get("glTypeId") or "").upper() in TAX_LINE_TYPES)]
-    return lines, [d for d in details if d not in lines]
+    lines: list[Any] = []
+    tax: list[dict[str, Any]] = []
+    for d in details:
+        is_tax = isinstance(d, dict) and str(d.get("glTypeId") or "").upper() in TAX_LINE_TYPES
+        (tax if is_tax else lines).append(d)
+    return lines, tax
 
 
-def detail_sign(txn: dict[str, Any], details: Any, what: str) -> int:
+def detail_sign(txn: dict[str, Any], details: Any) -> int:
     """+1 when the detail lines carry the document's sign, -1 when they carry the opposite one (ConnectWise's
     export: the transaction is the receivable or payable entry, its lines the other side of it). Decided by
-    what the lines add up to against the total; a document where that fits neither is refused, not guessed."""
+    what the lines add up to against the total; the total check then refuses a document that fits neither."""
     if txn.get("total") is None or not isinstance(details, list):
         return 1
     try:
@@ -229,7 +233,7 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
     if not inv.gl_entry_ids:
         raise RecordError("ConnectWise exported no GL entries for this invoice, so it could not be marked posted")
     details, tax_lines = split_tax_lines(txn.get("detail") or [])
-    sign = detail_sign(txn, details, "invoice")
+    sign = detail_sign(txn, details)
     lines = xero_lines(details, price_keys=("itemPrice",), what="invoice", sign=sign)
     check_total(txn, lines, "invoice", tax_of(txn, tax_lines, sign, "invoice"))
     day, due = document_dates(txn.get("documentDate"), txn.get("dueDate") or txn.get("documentDate"), "invoice")

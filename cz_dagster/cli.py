@@ -102,7 +102,7 @@ def tenant_set(slug: str, enabled: bool | None, timezone: str | None, payroll_st
 
 def _connection(store: Store, tenant_slug: str) -> str:
     """The Xero connection's state in words: connected, paused (revoked), or not connected."""
-    from cz_dagster.store.xero_tokens import XeroTokens
+    from cz_dagster.resources.xero.tokens import XeroTokens
 
     status = XeroTokens(store, tenant_slug).status()
     return {None: "not connected", "paused": "paused (reconnect with `cz xero connect`)"}.get(status, status or "")
@@ -292,7 +292,7 @@ def xero() -> None:
 def xero_connect(tenant_slug: str, location_slug: str | None, client_id: str, client_secret: str, port: int,
                  no_browser: bool) -> None:
     """Authorize cz_dagster in Xero; resumes a paused connection."""
-    from cz_dagster.xero_connect import connect
+    from cz_dagster.resources.xero.connect import connect
 
     def open_url(url: str) -> None:
         click.echo(f"Open this URL to approve the connection:\n  {url}")

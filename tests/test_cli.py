@@ -10,8 +10,8 @@ import httpx
 from click.testing import CliRunner
 
 from cz_dagster.cli import main
+from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.store.synclog import SyncLog
-from cz_dagster.store.xero_tokens import XeroTokens
 from cz_sandbox import demo
 
 

@@ -10,8 +10,8 @@ from dagster import DagsterInstance, build_sensor_context
 
 from cz_dagster.cli import main
 from cz_dagster.partitions import tenant_location
+from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.sensors.dispatch import due_requests, sync_dispatcher
-from cz_dagster.store.xero_tokens import XeroTokens
 from cz_dagster.sync.schedule import ScheduleError, check_cron, latest_tick
 
 T0 = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 17:30 in Adelaide, 18:00 in Melbourne, 15:00 in Perth

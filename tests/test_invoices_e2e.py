@@ -14,9 +14,9 @@ from decimal import Decimal
 import httpx
 from dagster import DagsterInstance
 
+from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.synclog import SyncLog
-from cz_dagster.store.xero_tokens import XeroTokens
 from cz_sandbox import demo
 from tests.dagster_helpers import metadata, run_assets
 from tests.test_store import dump_all_text

@@ -8,10 +8,10 @@ import time
 import pytest
 from sqlalchemy import text
 
+from cz_dagster.resources.xero.tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 from cz_dagster.store.db import StoreError
 from cz_dagster.store.ledger import Ledger, errors_for_location
 from cz_dagster.store.synclog import SyncLog
-from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 
 
 def dump_all_text(store, tenant: str) -> str:  # noqa: ANN001

@@ -3,7 +3,7 @@ down to one call a minute."""
 
 from __future__ import annotations
 
-from cz_dagster.store.xero_rate import XeroPacer
+from cz_dagster.resources.xero.pacer import XeroPacer
 
 
 def test_repeated_429s_keep_at_least_half_the_configured_budget(store):

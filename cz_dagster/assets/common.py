@@ -25,11 +25,11 @@ from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import TransientError
 from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource, no_organisation_message
+from cz_dagster.resources.xero.tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError, Tenant
 from cz_dagster.store.leases import FlowLease, LeaseLost, busy_message
 from cz_dagster.store.ledger import errors_for_location
-from cz_dagster.store.xero_tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 from cz_dagster.sync.redact import redact_text
 
 

@@ -17,7 +17,7 @@ from cz_dagster.assets.common import (
     xero,
 )
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
-from cz_dagster.resources.xero import XeroDailyLimitReached
+from cz_dagster.resources.xero import XeroDailyLimitReached, reads, writes
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.contacts import match_companies, to_xero_contact
@@ -28,21 +28,6 @@ from cz_dagster.sync.vocabulary import COMPANY_CONTACT, MONEY
 CONTACTS_KEY = AssetKey(["xero", "contacts"])
 MAPPING_KIND = COMPANY_CONTACT
 NAME_TAKEN = "is already assigned to another contact"
-
-
-def fetch_all_contacts(xc, surface: str = "contacts", page_size: int = 1000) -> list[dict[str, Any]]:  # noqa: ANN001
-    out: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        result = xc.call(surface, xc.accounting.get_contacts, page=page, page_size=page_size,
-                         include_archived=True)
-        batch = [c.to_dict() for c in (result.contacts or [])]
-        out.extend({"ContactID": str(c.get("contact_id")), "Name": c.get("name"),
-                    "ContactNumber": c.get("contact_number"), "AccountNumber": c.get("account_number"),
-                    "ContactStatus": str(c.get("contact_status") or "ACTIVE").split(".")[-1]} for c in batch)
-        if len(batch) < page_size:
-            return out
-        page += 1
 
 
 def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource,
@@ -81,7 +66,7 @@ def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: Xer
     try:
         xc = xero(scope, xero_res)
         found = [companies[cid] for cid in missing if cid in companies]
-        matches = match_companies(found, fetch_all_contacts(xc, surface)) if found else []
+        matches = match_companies(found, reads.contacts(xc, surface)) if found else []
         to_create: list[dict[str, Any]] = []
         taken: dict[tuple[str, str], dict[str, Any]] = {}
         done: dict[tuple[str, str], str] = {}
@@ -112,10 +97,9 @@ def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: Xer
             attempt = 1 + max(r.attempts for r in ledger.rows([k[0] for _, k, _ in docs]))
             idem = idempotency_key(f"contacts-{surface}", loc, [k for _, k, _ in docs], attempt)
             ledger.mark_sending([k for _, k, _ in docs], idem)
-            result = xc.call(surface, xc.accounting.create_contacts, contacts={"Contacts": [d for _, _, d in docs]},
-                             summarize_errors=False, idempotency_key=idem)
+            answer = writes.create_contacts(xc, surface, [d for _, _, d in docs], idem)
             created: dict[tuple[str, str], str] = {}
-            for (company, key, _doc), element in zip(docs, result.contacts or [], strict=False):
+            for (company, key, _doc), element in zip(docs, answer or [], strict=False):
                 if str(element.status_attribute_string or "OK").upper().endswith("ERROR"):
                     messages = "; ".join(v.message for v in (element.validation_errors or []) if v.message)
                     if NAME_TAKEN in messages:  # made meanwhile (by a run of another location into this org)
@@ -131,7 +115,7 @@ def ensure_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: Xer
             ledger.mark_done_many(created)
         if taken:  # matched now, as they would have been had they existed when the contacts were read
             rematched = {m.company_id: m for m in match_companies(list(taken.values()),
-                                                                  fetch_all_contacts(xc, surface))}
+                                                                  reads.contacts(xc, surface))}
             adopted: dict[tuple[str, str], str] = {}
             for key, company in taken.items():
                 m = rematched.get(int(company["id"]))

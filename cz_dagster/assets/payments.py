@@ -26,12 +26,13 @@ from cz_dagster.assets.common import (
     xero,
 )
 from cz_dagster.assets.invoices import INVOICES_KEY
-from cz_dagster.assets.posting import status_name
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
+from cz_dagster.resources.xero import reads
 from cz_dagster.store import schema as s
 from cz_dagster.store.ledger import OPEN_STATES, Ledger
 from cz_dagster.store.schema import utcnow
+from cz_dagster.sync.enums import enum_name
 from cz_dagster.sync.payments import (
     REPORT,
     CwInvoice,
@@ -47,7 +48,6 @@ from cz_dagster.sync.vocabulary import MONEY
 PAYMENTS_KEY = AssetKey(["connectwise", "invoice_payments"])
 CURSOR = "xero_payments_modified_since"
 OVERLAP = timedelta(minutes=5)
-XERO_IDS_PER_CALL = 40  # InvoiceIDs per GET /Invoices?IDs=: a URL well under Xero's length limit
 LEGACY = "replaced: payments are now kept as one ConnectWise payment per invoice, set to what Xero says is paid"
 
 
@@ -55,8 +55,8 @@ def _payment(p: Any) -> XeroPayment:
     day = p.date.date() if isinstance(p.date, datetime) else p.date
     return XeroPayment(payment_id=str(p.payment_id), invoice_id=str(p.invoice.invoice_id) if p.invoice else None,
                        invoice_number=getattr(p.invoice, "invoice_number", None),
-                       amount=Decimal(str(p.amount or 0)), date=day, status=status_name(p.status),
-                       payment_type=status_name(p.payment_type), updated=p.updated_date_utc)
+                       amount=Decimal(str(p.amount or 0)), date=day, status=enum_name(p.status),
+                       payment_type=enum_name(p.payment_type), updated=p.updated_date_utc)
 
 
 class PaymentSync:
@@ -79,31 +79,15 @@ class PaymentSync:
         store, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
         raw_cursor = store.get_cursor(t, loc, CURSOR)
         since = datetime.fromisoformat(raw_cursor) - OVERLAP if raw_cursor else None
-        xc = xero(self.scope, self.xero_res)
-        out: list[XeroPayment] = []
-        page = 1
-        while True:
-            kwargs: dict[str, Any] = {"page": page, "page_size": 1000}
-            if since is not None:
-                kwargs["if_modified_since"] = since
-            result = xc.call("payments", xc.accounting.get_payments, **kwargs)
-            batch = list(result.payments or [])
-            out.extend(_payment(p) for p in batch)
-            if len(batch) < 1000:
-                return out
-            page += 1
+        return [_payment(p) for p in reads.payments_since(xero(self.scope, self.xero_res), since)]
 
     def settlements(self, xero_ids: list[str]) -> dict[str, tuple[Decimal, Any]]:
         """Xero InvoiceID -> (AmountPaid now, the latest payment's date) of each invoice, read live."""
-        xc = xero(self.scope, self.xero_res)
         out: dict[str, tuple[Decimal, Any]] = {}
-        for i in range(0, len(xero_ids), XERO_IDS_PER_CALL):
-            chunk = xero_ids[i:i + XERO_IDS_PER_CALL]
-            result = xc.call("payments", xc.accounting.get_invoices, i_ds=chunk, page=1, page_size=1000)
-            for inv in result.invoices or []:
-                dates = [p.date.date() if isinstance(p.date, datetime) else p.date
-                         for p in (inv.payments or []) if getattr(p, "date", None)]
-                out[str(inv.invoice_id)] = (Decimal(str(inv.amount_paid or 0)), max(dates, default=None))
+        for inv in reads.invoices_by_id(xero(self.scope, self.xero_res), "payments", xero_ids):
+            dates = [p.date.date() if isinstance(p.date, datetime) else p.date
+                     for p in (inv.payments or []) if getattr(p, "date", None)]
+            out[str(inv.invoice_id)] = (Decimal(str(inv.amount_paid or 0)), max(dates, default=None))
         return out
 
     def close_legacy_rows(self) -> None:

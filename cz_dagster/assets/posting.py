@@ -15,10 +15,11 @@ from cz_dagster.assets.common import SyncScope, connectwise, xero
 from cz_dagster.assets.contacts import MAPPING_KIND
 from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient
-from cz_dagster.resources.xero import XeroClient, XeroDailyLimitReached, XeroMalformedAnswer
+from cz_dagster.resources.xero import XeroClient, XeroDailyLimitReached, XeroMalformedAnswer, reads, writes
 from cz_dagster.store.ledger import Key, Ledger, LedgerRow
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.store.reference import ReferenceMirror
+from cz_dagster.sync.enums import enum_name
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 from cz_dagster.sync.invoices import RecordError, SourceDoc, totals_match
 from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document
@@ -30,10 +31,6 @@ STILL_LISTED = "still-unposted"  # the ledger version of "ConnectWise still list
 NO_GL_MESSAGE = ("ConnectWise has no GL entries for this invoice, so its Accounting Interface cannot export it: check "
                  "the GL account mapping of its products and work types, then set the invoice to an open billing "
                  "status and back to closed to regenerate them")
-
-
-def status_name(value: Any) -> str:
-    return str(value or "").split(".")[-1].upper()
 
 
 @dataclass(frozen=True)
@@ -89,25 +86,12 @@ def location_tracking(scope: SyncScope, ref: ReferenceData) -> list[dict[str, st
 def lookup(xc: XeroClient, kind: DocKind, docs: list[SourceDoc]) -> dict[str, Any]:
     """Live Xero documents of ours, by source id: ACCREC by invoice number (unique in Xero), ACCPAY by the
     Reference we set (bill numbers are not unique)."""
-    found: dict[str, Any] = {}
     if kind.unique_numbers:
         by_number = {d.number: d.id for d in docs}
-        for chunk in chunked(sorted(by_number), 40):
-            result = xc.call(kind.surface, xc.accounting.get_invoices, invoice_numbers=chunk, page=1, page_size=1000)
-            for inv in result.invoices or []:
-                live = status_name(inv.status) not in ("DELETED", "VOIDED")
-                if live and status_name(inv.type) == kind.xero_type and inv.invoice_number in by_number:
-                    found[by_number[inv.invoice_number]] = inv
-    else:
-        by_ref = {d.reference: d.id for d in docs}
-        for chunk in chunked(sorted(by_ref), 20):
-            refs = " OR ".join(f'Reference=="{r}"' for r in chunk)
-            where = f'Type=="{kind.xero_type}" AND ({refs})'
-            result = xc.call(kind.surface, xc.accounting.get_invoices, where=where, page=1, page_size=1000)
-            for inv in result.invoices or []:
-                if status_name(inv.status) not in ("DELETED", "VOIDED") and inv.reference in by_ref:
-                    found[by_ref[inv.reference]] = inv
-    return found
+        found = reads.live_by_number(xc, kind.surface, kind.xero_type, by_number)
+        return {by_number[number]: inv for number, inv in found.items()}
+    by_ref = {d.reference: d.id for d in docs}
+    return {by_ref[ref]: inv for ref, inv in reads.live_by_reference(xc, kind.surface, kind.xero_type, by_ref).items()}
 
 
 class PostingSync:
@@ -307,13 +291,11 @@ class PostingSync:
         idem = idempotency_key(self.kind.surface, self.scope.location.slug, keys, attempt)
         self.ledger.mark_sending(keys, idem)
         try:
-            result = self.xc.call(self.kind.surface, self.xc.accounting.create_invoices,
-                                  invoices={"Invoices": [doc for _, doc in batch]},
-                                  summarize_errors=False, unitdp=4, idempotency_key=idem)
+            elements = writes.create_invoices(self.xc, self.kind.surface, [doc for _, doc in batch], idem)
         except XeroDailyLimitReached:
             self.ledger.mark_pending(keys, "deferred: the organisation's daily Xero call budget was spent")
             raise
-        elements = result.invoices or []
+        elements = elements or []
         if not isinstance(elements, list) or not all(isinstance(e, Invoice) for e in elements):
             # left 'sending': the next run looks the batch up in Xero before anything is re-sent
             raise XeroMalformedAnswer(200, f"Xero answered the {self.kind.label} batch without a list of "
@@ -328,7 +310,7 @@ class PostingSync:
             if element.invoice_number and element.invoice_number != sent["InvoiceNumber"]:
                 self.errors[row.key] = f"{label}: Xero answered for {element.invoice_number} instead"
                 continue
-            if status_name(element.status_attribute_string) == "ERROR" or element.has_errors:
+            if enum_name(element.status_attribute_string) == "ERROR" or element.has_errors:
                 messages = [v.message for v in (element.validation_errors or []) if v.message]
                 if self.kind.unique_numbers and any(UNIQUE_NUMBER in m for m in messages):
                     taken.append((row.key, doc))

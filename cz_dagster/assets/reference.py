@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
-from xero_python.api_client.serializer import serialize
 
 from cz_dagster.assets.common import md_table, sync_scope, xero
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import StoreResource, XeroResource
-from cz_dagster.resources.xero import XeroClient
+from cz_dagster.resources.xero import XeroClient, reads
 from cz_dagster.store.reference import ReferenceMirror
 from cz_dagster.sync.vocabulary import REFERENCE
 
@@ -20,13 +19,9 @@ from cz_dagster.sync.vocabulary import REFERENCE
 class MirrorSpec:
     name: str
     description: str
-    fetch: Callable[[XeroClient], list[dict[str, Any]]]
+    fetch: Callable[[XeroClient | None], list[dict[str, Any]]]
     key: str
     label: str
-
-
-def _records(result: Any, attr: str) -> list[dict[str, Any]]:
-    return [serialize(x) for x in (getattr(result, attr, None) or [])]
 
 
 # Xero's invoice statuses are a fixed enumeration (Invoice.Status in xero_accounting.yaml); no API serves them.
@@ -40,51 +35,33 @@ def _invoice_statuses(_xc: XeroClient | None) -> list[dict[str, Any]]:
     return [{"Status": k, "Description": v} for k, v in INVOICE_STATUSES.items()]
 
 
+def _xero_list(name: str) -> Callable[[XeroClient | None], list[dict[str, Any]]]:
+    return lambda xc: reads.MIRRORS[name](xc)
+
+
 ACCOUNTING_MIRRORS = [
-    MirrorSpec("accounts", "The organisation's chart of accounts (codes, types, status).",
-               lambda xc: _records(xc.call("reference", xc.accounting.get_accounts), "accounts"), "Code", "Name"),
-    MirrorSpec("currencies", "The currencies enabled in the organisation.",
-               lambda xc: _records(xc.call("reference", xc.accounting.get_currencies), "currencies"), "Code",
+    MirrorSpec("accounts", "The organisation's chart of accounts (codes, types, status).", _xero_list("accounts"),
+               "Code", "Name"),
+    MirrorSpec("currencies", "The currencies enabled in the organisation.", _xero_list("currencies"), "Code",
                "Description"),
-    MirrorSpec("tax_rates", "Tax rates (tax types, status, effective rate).",
-               lambda xc: _records(xc.call("reference", xc.accounting.get_tax_rates), "tax_rates"), "TaxType",
+    MirrorSpec("tax_rates", "Tax rates (tax types, status, effective rate).", _xero_list("tax_rates"), "TaxType",
                "Name"),
     MirrorSpec("invoice_statuses", "Xero's invoice statuses, for status mapping.", _invoice_statuses, "Status",
                "Description"),
 ]
 
-
-def _pay_items(xc: XeroClient, attr: str) -> list[dict[str, Any]]:
-    return _records(xc.call("payroll", xc.payroll.get_pay_items).pay_items, attr)
-
-
-def _paged_payroll(xc: XeroClient, method: str, attr: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        batch = _records(xc.call("payroll", getattr(xc.payroll, method), page=page), attr)
-        out.extend(batch)
-        if len(batch) < 100:
-            return out
-        page += 1
-
-
 OTHER_MIRRORS = [
     MirrorSpec("tracking_categories", "Tracking categories and their options (location mapping).",
-               lambda xc: _records(xc.call("reference", xc.accounting.get_tracking_categories, include_archived=True),
-                                   "tracking_categories"), "TrackingCategoryID", "Name"),
-    MirrorSpec("items", "The organisation's items (feeds the ConnectWise product catalogue).",
-               lambda xc: _records(xc.call("reference", xc.accounting.get_items, unitdp=4), "items"), "Code",
-               "Name"),
+               _xero_list("tracking_categories"), "TrackingCategoryID", "Name"),
+    MirrorSpec("items", "The organisation's items (feeds the ConnectWise product catalogue).", _xero_list("items"),
+               "Code", "Name"),
     MirrorSpec("earnings_rates", "Payroll earnings rates (work type -> earnings rate mapping).",
-               lambda xc: _pay_items(xc, "earnings_rates"), "EarningsRateID", "Name"),
-    MirrorSpec("leave_types", "Payroll leave types.", lambda xc: _pay_items(xc, "leave_types"), "LeaveTypeID", "Name"),
-    MirrorSpec("leave_applications", "Payroll leave applications.",
-               lambda xc: _paged_payroll(xc, "get_leave_applications", "leave_applications"), "LeaveApplicationID",
-               "Title"),
+               _xero_list("earnings_rates"), "EarningsRateID", "Name"),
+    MirrorSpec("leave_types", "Payroll leave types.", _xero_list("leave_types"), "LeaveTypeID", "Name"),
+    MirrorSpec("leave_applications", "Payroll leave applications.", _xero_list("leave_applications"),
+               "LeaveApplicationID", "Title"),
     MirrorSpec("payroll_calendars", "Payroll calendars (the pay periods timesheets must match).",
-               lambda xc: _records(xc.call("payroll", xc.payroll.get_payroll_calendars), "payroll_calendars"),
-               "PayrollCalendarID", "Name"),
+               _xero_list("payroll_calendars"), "PayrollCalendarID", "Name"),
 ]
 
 

@@ -4,7 +4,6 @@ email, employee identifier, then name; by hand with `cz map member`); the unmatc
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult
-from xero_python.api_client.serializer import serialize
 
 from cz_dagster.assets.common import (
     SyncScope,
@@ -17,7 +16,7 @@ from cz_dagster.assets.common import (
     xero,
 )
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
-from cz_dagster.resources.xero import XeroClient
+from cz_dagster.resources.xero import reads
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.hashing import stable_hash
@@ -28,25 +27,12 @@ STAFF_KEY = AssetKey(["xero", "staff"])
 MEMBER_KIND = MEMBER_EMPLOYEE
 
 
-def fetch_employees(xc: XeroClient) -> list[dict[str, Any]]:
-    """Every employee of the organisation (Payroll AU pages at 100; a short page is the last)."""
-    out: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        result = xc.call("payroll", xc.payroll.get_employees, page=page)
-        batch = [serialize(e) for e in (result.employees or [])]
-        out.extend(batch)
-        if len(batch) < 100:
-            return out
-        page += 1
-
-
 def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
     store, tenant, loc = scope.store, scope.tenant.slug, scope.location.slug
     members = connectwise(scope, cw_res).get_all(
         "system/members", surface="payroll",
         conditions=f"inactiveFlag=False AND defaultLocation/id={scope.location.cw_location_id}")
-    employees = fetch_employees(xero(scope, xero_res))
+    employees = reads.employees(xero(scope, xero_res))
     mappings = Mappings(store, tenant, loc, MEMBER_KIND)
     manual = {k: m.target_id for k, m in mappings.all().items() if m.origin == "manual"}
     matches = match_members(members, employees, manual)

@@ -18,11 +18,12 @@ from cz_dagster.assets.common import (
     writer_result,
     xero,
 )
-from cz_dagster.assets.staff import MEMBER_KIND, STAFF_KEY, fetch_employees
+from cz_dagster.assets.staff import MEMBER_KIND, STAFF_KEY
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
-from cz_dagster.resources.xero import XeroApiError, XeroClient
+from cz_dagster.resources.xero import XeroApiError, XeroClient, reads, writes
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
+from cz_dagster.sync.enums import enum_name
 from cz_dagster.sync.hashing import chunked, stable_hash
 from cz_dagster.sync.timesheets import (
     DEFAULT_PAYROLL_STATUSES,
@@ -95,11 +96,11 @@ class TimesheetSync:
         if not members:
             return {**self.counts, "moved": self.moved, "errors": self.errors,
                     "note": "no member is mapped to a Xero employee yet: materialize xero/staff first"}
-        employees = {e["EmployeeID"]: e for e in fetch_employees(self.xc)}
+        employees = {e["EmployeeID"]: e for e in reads.employees(self.xc)}
         calendars = {str(c.payroll_calendar_id): Calendar(str(c.payroll_calendar_id), c.name,
-                                                           str(c.calendar_type).split(".")[-1], _day(c.start_date))
-                     for c in self.xc.call("payroll", self.xc.payroll.get_payroll_calendars).payroll_calendars or []}
-        pay_items = self.xc.call("payroll", self.xc.payroll.get_pay_items).pay_items
+                                                           enum_name(c.calendar_type), _day(c.start_date))
+                     for c in reads.payroll_calendars(self.xc)}
+        pay_items = reads.pay_items(self.xc)
         rates = {str(r.earnings_rate_id): r for r in (pay_items.earnings_rates or [])}
         rate_by_name = {str(r.name).casefold(): str(r.earnings_rate_id) for r in rates.values()}
         work_type_map = Mappings(st, t, loc, WORK_TYPE_EARNINGS_RATE).all()
@@ -179,26 +180,15 @@ class TimesheetSync:
         st, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
         mapped = Mappings(st, t, loc, LOCATION_TRACKING_OPTION).all().get(loc)
         wanted = (mapped.target_id if mapped else self.scope.location.name).casefold()
-        result = self.xc.call("payroll", self.xc.accounting.get_tracking_categories)
-        for category in result.tracking_categories or []:
+        for category in reads.tracking_categories(self.xc, "payroll"):
             for option in category.options or []:
-                if str(option.name).casefold() == wanted and str(option.status).split(".")[-1] == "ACTIVE":
+                if str(option.name).casefold() == wanted and enum_name(option.status) == "ACTIVE":
                     return str(option.tracking_option_id)
         return None
 
     def existing_timesheets(self, since: date) -> dict[tuple[str, date], Any]:
-        out: dict[tuple[str, date], Any] = {}
-        page = 1
-        first = since - timedelta(days=31)
-        where = f"StartDate>=DateTime({first.year},{first.month:02d},{first.day:02d})"
-        while True:
-            result = self.xc.call("payroll", self.xc.payroll.get_timesheets, where=where, page=page)
-            batch = list(result.timesheets or [])
-            for ts in batch:
-                out[(str(ts.employee_id), _day(ts.start_date))] = ts
-            if len(batch) < 100:
-                return out
-            page += 1
+        return {(str(ts.employee_id), _day(ts.start_date)): ts
+                for ts in reads.timesheets_from(self.xc, since - timedelta(days=31))}
 
     def rejected(self, employees: dict, emp: str, start: date, end: date, why: str) -> str:
         return f"timesheet of {self.label(employees, emp, start)} ({start} to {end}): Xero rejected it: {why}"
@@ -213,7 +203,7 @@ class TimesheetSync:
                  "TimesheetLines": lines} for emp, start, end, lines in batch]
         self.ledger.mark_sending(keys, f"timesheets-{keys[0][0]}-{keys[0][1]}-{len(keys)}")
         try:
-            result = self.xc.call("payroll", self.xc.payroll.create_timesheet, timesheet=docs)
+            saved = writes.create_timesheets(self.xc, docs)
         except XeroApiError as exc:
             refused = _element_errors(exc, len(batch))
             whole = not any(refused) or not retry  # the request as a whole was refused: every element says why
@@ -228,7 +218,6 @@ class TimesheetSync:
                 self.ledger.mark_pending([key for _, key in again], "sent again without the timesheets Xero refused")
                 self.create_many(employees, [item for item, _ in again], retry=False)
             return
-        saved = list(result.timesheets or [])
         done = {}
         for (emp, start, end, lines), key, ts in zip(batch, keys, saved, strict=False):
             done[key] = str(getattr(ts, "timesheet_id", ""))
@@ -250,7 +239,7 @@ class TimesheetSync:
                 self.ledger.mark_done_many({key: str(current.timesheet_id)})
                 self.counts["unchanged"] += 1
                 return
-            status = str(current.status).split(".")[-1].upper()
+            status = enum_name(current.status)
             if status != "DRAFT":
                 self.errors[key] = (f"timesheet of {who}: Xero holds it as {status}; only DRAFT timesheets can be "
                                     "updated, so the newly approved hours were not added: revert it to draft in "
@@ -260,14 +249,13 @@ class TimesheetSync:
         self.ledger.mark_sending([key], f"timesheet-{key[0]}-{key[1]}")
         try:
             if current is None:
-                result = self.xc.call("payroll", self.xc.payroll.create_timesheet, timesheet=[doc])
+                answer = writes.create_timesheets(self.xc, [doc])
             else:
-                result = self.xc.call("payroll", self.xc.payroll.update_timesheet, str(current.timesheet_id),
-                                      timesheet=[doc])
+                answer = writes.update_timesheet(self.xc, str(current.timesheet_id), doc)
         except XeroApiError as exc:
             self.errors[key] = self.rejected(employees, emp, start, end, _errors_of(exc))
             return
-        saved = (result.timesheets or [None])[0]
+        saved = (answer or [None])[0]
         self.ledger.mark_done_many({key: str(getattr(saved, "timesheet_id", ""))})
         how = "created" if current is None else "updated"
         self.counts[how] += 1

@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 from cz_dagster.partitions import split_key
 from cz_dagster.resources import StoreResource
 from cz_dagster.resources.mailer import SmtpResource
+from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.ledger import errors_for_location
-from cz_dagster.store.xero_tokens import XeroTokens
 from cz_dagster.sync import emails
 from cz_dagster.sync.schedule import DEFAULT_CRONS, ticks_back
 from cz_dagster.sync.vocabulary import FAMILY_TABLE, JOB_FAMILY, SURFACE_FAMILY, family_of_asset

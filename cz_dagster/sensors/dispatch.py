@@ -9,7 +9,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from cz_dagster.jobs import all_jobs
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import StoreResource
-from cz_dagster.store.xero_tokens import XeroTokens
+from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.sync.schedule import DEFAULT_CRONS, FAMILIES, latest_tick, run_key
 
 

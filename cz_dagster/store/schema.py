@@ -207,7 +207,7 @@ reference_items = Table(
 )
 
 # Xero's limits are per organisation (and app), not per run: every run and process of the tenant paces its calls
-# to one organisation through these rows (cz_dagster/store/xero_rate.py). Times are epoch seconds.
+# to one organisation through these rows (cz_dagster/resources/xero/pacer.py). Times are epoch seconds.
 xero_rate_orgs = Table(
     "xero_rate_orgs", tenant_metadata,
     Column("org", String(64), primary_key=True),  # the Xero tenant id

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cz_dagster.sync.enums import enum_name
+
 
 def _status(record: dict[str, Any]) -> str:
-    return str(record.get("Status") or "ACTIVE").split(".")[-1].upper()
+    return enum_name(record.get("Status"), "ACTIVE")
 
 
 @dataclass
@@ -69,7 +71,7 @@ def check_document(doc: dict[str, Any], ref: ReferenceData) -> list[str]:
             elif _status(account) != "ACTIVE":
                 errors.append(f"{where}: account {code} ({account.get('Name')}) is archived in Xero; use an active "
                               "account in the ConnectWise GL mapping")
-            elif str(account.get("Type", "")).split(".")[-1].upper() == "BANK":
+            elif enum_name(account.get("Type")) == "BANK":
                 errors.append(f"{where}: account {code} is a bank account, which Xero does not allow on "
                               f"{'invoice' if sales else 'bill'} lines")
         for tracking in line.get("Tracking") or []:

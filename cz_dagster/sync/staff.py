@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cz_dagster.sync.enums import enum_name
+
 
 def _norm(text: Any) -> str:
     return " ".join(str(text or "").casefold().split())
@@ -74,7 +76,7 @@ def match_members(members: list[dict[str, Any]], employees: list[dict[str, Any]]
                           f"{m.get('identifier') or mid} --employee <EmployeeID>`")
             out.append(StaffMatch(mid, name, None, None, "unmatched" if how != "ambiguous" else how, detail))
             continue
-        status = str(found.get("Status") or "ACTIVE").split(".")[-1].upper()
+        status = enum_name(found.get("Status"), "ACTIVE")
         if status == "TERMINATED":
             out.append(StaffMatch(mid, name, str(found["EmployeeID"]), employee_name(found), "terminated",
                                   f"member {name!r} matches Xero employee {employee_name(found)!r}, who is terminated"))

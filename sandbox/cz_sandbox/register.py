@@ -6,8 +6,8 @@ product never imports the sandbox."""
 
 from __future__ import annotations
 
+from cz_dagster.resources.xero.connect import ConnectResult, connect, follow_in_process
 from cz_dagster.store.db import Store, StoreError
-from cz_dagster.xero_connect import ConnectResult, connect, follow_in_process
 from cz_sandbox import demo
 
 

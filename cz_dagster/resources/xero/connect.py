@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
+from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.store.db import Store, StoreError
-from cz_dagster.store.xero_tokens import XeroTokens
 
 DEFAULT_SCOPES = ("offline_access accounting.invoices accounting.payments accounting.settings accounting.contacts "
                   "payroll.employees payroll.timesheets payroll.settings")

@@ -1,4 +1,4 @@
-"""Xero client on the official xero-python SDK, and its Dagster resource.
+"""Xero client on the official xero-python SDK.
 
 The SDK is pointed at configurable base URLs (the sandbox or api.xero.com). Around it this module adds what
 the SDK lacks: refresh of rotating tokens under a database lock, with the new token persisted before use;
@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import urllib3
-from dagster import ConfigurableResource
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
@@ -26,9 +25,9 @@ from xero_python.payrollau import PayrollAuApi
 
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_after
-from cz_dagster.store.db import Store, StoreError
-from cz_dagster.store.xero_rate import XeroPacer
-from cz_dagster.store.xero_tokens import XeroConnection, XeroConnectionPaused, XeroTokens
+from cz_dagster.resources.xero.pacer import XeroPacer
+from cz_dagster.resources.xero.tokens import XeroConnection, XeroConnectionPaused, XeroTokens
+from cz_dagster.store.db import Store
 
 T = TypeVar("T")
 SDK_TOKEN_FIELDS = ("access_token", "scope", "expires_in", "token_type", "expires_at", "refresh_token", "id_token")
@@ -287,34 +286,3 @@ def _short(data: Any) -> str:
         if parts:
             return " ".join(parts)
     return str(data)[:300]
-
-
-def no_organisation_message(tenant: str, location: str) -> str:
-    return (f"configuration error: location {location!r} of tenant {tenant!r} has no Xero organisation; connect one "
-            f"with `cz xero connect --tenant {tenant} --location {location}`")
-
-
-class XeroResource(ConfigurableResource):
-    """Builds Xero clients for a tenant's locations from the stored, encrypted connection."""
-
-    timeout_seconds: float = 60.0
-    retry_attempts: int = 6
-    retry_base_delay: float = 0.5
-    retry_max_delay: float = 30.0
-    minute_budget: int = 55
-    minute_window_seconds: float = 60.0  # Xero's minute; tests scale it (and the sandbox's) down together
-    max_in_flight: int = 5
-    day_reserve: int = 0
-    batch_size: int = 50
-
-    def client(self, store: Store, tenant: str, xero_tenant_id: str | None, location: str,
-               recorder: CallRecorder) -> XeroClient:
-        if not xero_tenant_id:
-            raise StoreError(no_organisation_message(tenant, location))
-        t = store.tenant(tenant)
-        return XeroClient(store=store, tenant=tenant, xero_tenant_id=xero_tenant_id, api_url=t.xero_api_url,
-                          identity_url=t.xero_identity_url, recorder=recorder, timeout=self.timeout_seconds,
-                          minute_budget=self.minute_budget, day_reserve=self.day_reserve,
-                          minute_window=self.minute_window_seconds, max_in_flight=self.max_in_flight,
-                          retry=RetryPolicy(attempts=self.retry_attempts, base_delay=self.retry_base_delay,
-                                            max_delay=self.retry_max_delay))

@@ -1,0 +1,144 @@
+"""The Xero reads the flows make, each written once: one paged reader, one enum decoder, the reference mirrors,
+and the lookups of our own documents that posting and payments need.
+
+Why here and not in each flow: the SDK's paging differs by API (Accounting takes a page size of up to 1,000,
+Payroll AU always pages at 100, and a short page is the last in both), and it hands enumerations back as enum
+objects whose ``str()`` is ``Status.AUTHORISED``; written once, a flow cannot get either wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+from xero_python.api_client.serializer import serialize
+
+from cz_dagster.resources.xero.client import XeroClient
+from cz_dagster.sync.enums import enum_name
+from cz_dagster.sync.hashing import chunked
+
+PAYROLL_PAGE = 100  # Payroll AU's fixed page size
+ACCOUNTING_PAGE = 1000  # the largest page size Accounting accepts
+IDS_PER_CALL = 40  # InvoiceIDs / InvoiceNumbers per GET, well under Xero's URL length limit
+REFERENCES_PER_CALL = 20  # Reference=="..." terms per where clause
+DEAD = ("DELETED", "VOIDED")
+
+
+def records(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """SDK models as Xero's own JSON field names (``ContactID``, not ``contact_id``)."""
+    return [serialize(x) for x in items]
+
+
+def paged(xc: XeroClient, surface: str, fn: Callable[..., Any], attr: str, *, page_size: int | None = None,
+          **kwargs: Any) -> Iterator[Any]:
+    """Every element of a paged list: Accounting pages of ``page_size``, else Payroll AU's pages of 100."""
+    size = page_size or PAYROLL_PAGE
+    if page_size:
+        kwargs["page_size"] = page_size
+    page = 1
+    while True:
+        batch = list(getattr(xc.call(surface, fn, page=page, **kwargs), attr, None) or [])
+        yield from batch
+        if len(batch) < size:
+            return
+        page += 1
+
+
+# -- reference data ---------------------------------------------------------------------------------------------
+def pay_items(xc: XeroClient) -> Any:
+    """Payroll AU's pay items (earnings rates, leave types, ...) of the organisation, one call."""
+    return xc.call("payroll", xc.payroll.get_pay_items).pay_items
+
+
+def payroll_calendars(xc: XeroClient) -> list[Any]:
+    return list(xc.call("payroll", xc.payroll.get_payroll_calendars).payroll_calendars or [])
+
+
+def tracking_categories(xc: XeroClient, surface: str, include_archived: bool = False) -> list[Any]:
+    kwargs = {"include_archived": True} if include_archived else {}
+    return list(xc.call(surface, xc.accounting.get_tracking_categories, **kwargs).tracking_categories or [])
+
+
+def _accounting(method: str, attr: str, **kwargs: Any) -> Callable[[XeroClient], list[dict[str, Any]]]:
+    return lambda xc: records(getattr(xc.call("reference", getattr(xc.accounting, method), **kwargs), attr) or [])
+
+
+MIRRORS: dict[str, Callable[[XeroClient], list[dict[str, Any]]]] = {
+    "accounts": _accounting("get_accounts", "accounts"),
+    "currencies": _accounting("get_currencies", "currencies"),
+    "tax_rates": _accounting("get_tax_rates", "tax_rates"),
+    "tracking_categories": lambda xc: records(tracking_categories(xc, "reference", include_archived=True)),
+    "items": _accounting("get_items", "items", unitdp=4),
+    "earnings_rates": lambda xc: records(pay_items(xc).earnings_rates or []),
+    "leave_types": lambda xc: records(pay_items(xc).leave_types or []),
+    "leave_applications": lambda xc: records(paged(xc, "payroll", xc.payroll.get_leave_applications,
+                                                   "leave_applications")),
+    "payroll_calendars": lambda xc: records(payroll_calendars(xc)),
+}
+"""Each mirrored Xero list by the name its reference asset has."""
+
+
+# -- people -----------------------------------------------------------------------------------------------------
+def contacts(xc: XeroClient, surface: str = "contacts") -> list[dict[str, Any]]:
+    """Every contact of the organisation, archived too (a match to an archived contact is reported, not made
+    again), with the fields matching needs."""
+    return [{"ContactID": str(c.contact_id), "Name": c.name, "ContactNumber": c.contact_number,
+             "AccountNumber": c.account_number, "ContactStatus": enum_name(c.contact_status) or "ACTIVE"}
+            for c in paged(xc, surface, xc.accounting.get_contacts, "contacts", page_size=ACCOUNTING_PAGE,
+                           include_archived=True)]
+
+
+def employees(xc: XeroClient) -> list[dict[str, Any]]:
+    """Every Payroll AU employee of the organisation."""
+    return records(paged(xc, "payroll", xc.payroll.get_employees, "employees"))
+
+
+# -- documents --------------------------------------------------------------------------------------------------
+def payments_since(xc: XeroClient, since: datetime | None) -> list[Any]:
+    """Xero payments changed since ``since`` (every one when None)."""
+    kwargs = {"if_modified_since": since} if since is not None else {}
+    return list(paged(xc, "payments", xc.accounting.get_payments, "payments", page_size=ACCOUNTING_PAGE, **kwargs))
+
+
+def invoices_by_id(xc: XeroClient, surface: str, invoice_ids: list[str]) -> Iterator[Any]:
+    """The invoices (any type, any status) with these InvoiceIDs, read live."""
+    for chunk in chunked(invoice_ids, IDS_PER_CALL):
+        yield from xc.call(surface, xc.accounting.get_invoices, i_ds=chunk, page=1,
+                           page_size=ACCOUNTING_PAGE).invoices or []
+
+
+def live_by_number(xc: XeroClient, surface: str, xero_type: str, numbers: Iterable[str]) -> dict[str, Any]:
+    """Our live (not deleted or voided) documents of ``xero_type`` by InvoiceNumber: the way to find a sales
+    invoice Xero made from a request whose answer was lost (InvoiceNumber is unique in an organisation)."""
+    wanted = set(numbers)
+    found: dict[str, Any] = {}
+    for chunk in chunked(sorted(wanted), IDS_PER_CALL):
+        result = xc.call(surface, xc.accounting.get_invoices, invoice_numbers=chunk, page=1,
+                         page_size=ACCOUNTING_PAGE)
+        for inv in result.invoices or []:
+            if (enum_name(inv.status) not in DEAD and enum_name(inv.type) == xero_type
+                    and inv.invoice_number in wanted):
+                found[inv.invoice_number] = inv
+    return found
+
+
+def live_by_reference(xc: XeroClient, surface: str, xero_type: str, references: Iterable[str]) -> dict[str, Any]:
+    """Our live documents of ``xero_type`` by the Reference we set: bills, whose numbers (the supplier's) are not
+    unique."""
+    wanted = set(references)
+    found: dict[str, Any] = {}
+    for chunk in chunked(sorted(wanted), REFERENCES_PER_CALL):
+        terms = " OR ".join(f'Reference=="{r}"' for r in chunk)
+        result = xc.call(surface, xc.accounting.get_invoices, where=f'Type=="{xero_type}" AND ({terms})', page=1,
+                         page_size=ACCOUNTING_PAGE)
+        for inv in result.invoices or []:
+            if enum_name(inv.status) not in DEAD and inv.reference in wanted:
+                found[inv.reference] = inv
+    return found
+
+
+def timesheets_from(xc: XeroClient, first: date) -> list[Any]:
+    """Payroll AU timesheets starting on or after ``first``."""
+    where = f"StartDate>=DateTime({first.year},{first.month:02d},{first.day:02d})"
+    return list(paged(xc, "payroll", xc.payroll.get_timesheets, "timesheets", where=where))

@@ -1,0 +1,29 @@
+"""The Xero writes the flows make. Each sends what the flow built, with the Idempotency-Key the flow chose
+(stored in its ledger before the call, so a retry or a recovering run sends the same one), and hands back the
+elements of Xero's answer in the order sent; what they mean is the flow's business."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cz_dagster.resources.xero.client import XeroClient
+
+
+def create_invoices(xc: XeroClient, surface: str, docs: list[dict[str, Any]], idempotency_key: str) -> Any:
+    """Invoices or bills, many per call; ``summarize_errors=False`` so each element says whether it was saved."""
+    return xc.call(surface, xc.accounting.create_invoices, invoices={"Invoices": docs}, summarize_errors=False,
+                   unitdp=4, idempotency_key=idempotency_key).invoices
+
+
+def create_contacts(xc: XeroClient, surface: str, docs: list[dict[str, Any]], idempotency_key: str) -> Any:
+    return xc.call(surface, xc.accounting.create_contacts, contacts={"Contacts": docs}, summarize_errors=False,
+                   idempotency_key=idempotency_key).contacts
+
+
+def create_timesheets(xc: XeroClient, docs: list[dict[str, Any]]) -> list[Any]:
+    """Payroll AU refuses the whole request when one element is invalid (the flow then splits the batch)."""
+    return list(xc.call("payroll", xc.payroll.create_timesheet, timesheet=docs).timesheets or [])
+
+
+def update_timesheet(xc: XeroClient, timesheet_id: str, doc: dict[str, Any]) -> list[Any]:
+    return list(xc.call("payroll", xc.payroll.update_timesheet, timesheet_id, timesheet=[doc]).timesheets or [])

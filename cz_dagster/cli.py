@@ -17,6 +17,7 @@ from cz_dagster.store.db import Location, Store, StoreError
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.sync import vocabulary
+from cz_dagster.sync.vocabulary import LOG_SURFACES, Surface
 
 
 def _store() -> Store:
@@ -446,7 +447,7 @@ def _member_id(store: Store, tenant_slug: str, location_slug: str, identifier: s
 
     client = ConnectWiseResource().client(store, tenant_slug, CallRecorder(store, tenant_slug, location_slug))
     try:
-        found = client.get_all("system/members", surface="payroll", conditions=f'identifier="{identifier}"')
+        found = client.get_all("system/members", surface=Surface.PAYROLL, conditions=f'identifier="{identifier}"')
     finally:
         client.close()
     if not found:
@@ -540,7 +541,7 @@ def _since(value: str | None) -> datetime | None:
 @main.command("log")
 @click.option("--tenant", "tenant_slug", required=True)
 @click.option("--location", "location_slug", default=None)
-@click.option("--surface", default=None, help="invoices, contacts, payments, payroll, reference, auth, ...")
+@click.option("--surface", default=None, help=", ".join(LOG_SURFACES))
 @click.option("--since", default=None, help="ISO time or age such as 2h.")
 @click.option("--until", default=None, help="ISO time or age.")
 @click.option("--limit", default=50, show_default=True, type=int)

@@ -8,15 +8,15 @@ from cz_dagster.assets.contacts import companies_on, ensure_contacts
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.bills import source_bills, to_xero_bill
-from cz_dagster.sync.vocabulary import MONEY
+from cz_dagster.sync.vocabulary import MONEY, Surface
 
 BILLS_KEY = AssetKey(["xero", "bills"])
 
 BILL_KIND = DocKind(
-    surface="bills", label="bill", xero_type="ACCPAY",
+    surface=Surface.BILLS, label="bill", xero_type="ACCPAY",
     export=lambda cw, location_id: cw.export_procurement(location_id),
     sources=source_bills, to_xero=to_xero_bill, batch_flags={"invoices": False, "products": True},
-    unique_numbers=False, detail_key="purchaseDetail", contact_surface="suppliers", confirm_after_batch=True,
+    unique_numbers=False, detail_key="purchaseDetail", contact_surface=Surface.SUPPLIERS, confirm_after_batch=True,
 )
 
 
@@ -31,16 +31,16 @@ BILL_KIND = DocKind(
 def bills(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
           xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st, flow="bills") as scope:
+    with sync_scope(context, st, flow=Surface.BILLS) as scope:
         if scope.disabled:
-            return skipped_result(context, scope, ["bills", "suppliers"])
+            return skipped_result(context, scope, [Surface.BILLS, Surface.SUPPLIERS])
         export = BILL_KIND.export(connectwise(scope, connectwise_api), scope.location.cw_location_id)
-        suppliers = ensure_contacts(scope, connectwise_api, xero_api,
-                                    companies_on(export, "purchaseTransactions", "vendor", "company"), "suppliers")
+        vendors = companies_on(export, "purchaseTransactions", "vendor", "company")
+        suppliers = ensure_contacts(scope, connectwise_api, xero_api, vendors, Surface.SUPPLIERS)
         out = PostingSync(scope, BILL_KIND, connectwise_api, xero_api, context.log).run(export)
         metadata = posting_metadata(scope, out, "bill")
         metadata.update({"suppliers_matched": suppliers["matched"], "suppliers_created": suppliers["created"],
                          "suppliers_failed": suppliers["failed"],
                          "suppliers": md_table(suppliers["moved"], ["company", "contact", "how", "contact_id"])})
         return writer_result(context, scope, {**out["errors"], **suppliers["errors"]}, metadata,
-                             ["bills", "suppliers"])
+                             [Surface.BILLS, Surface.SUPPLIERS])

@@ -19,7 +19,7 @@ from cz_dagster.resources.connectwise import ConnectWiseError
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.reference import ReferenceMirror
 from cz_dagster.sync.hashing import stable_hash
-from cz_dagster.sync.vocabulary import REFERENCE
+from cz_dagster.sync.vocabulary import REFERENCE, Surface
 
 CATALOGUE_KEY = AssetKey(["connectwise", "product_catalogue"])
 COMPARED = ("description", "customerDescription", "price", "cost", "inactiveFlag")
@@ -41,7 +41,7 @@ def catalog_fields(item: dict[str, Any]) -> dict[str, Any]:
 def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, Any]:
     st, t, loc = scope.store, scope.tenant.slug, scope.location.slug
     items = ReferenceMirror(st, t, loc, "items").items()
-    ledger = Ledger(st, t, loc, "catalogue", scope.run_id)
+    ledger = Ledger(st, t, loc, Surface.CATALOGUE, scope.run_id)
     counts = {"items": len(items), "created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     moved: list[dict[str, Any]] = []
     errors: dict[tuple[str, str], str] = {}
@@ -55,7 +55,8 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
         counts["unchanged"] = len(items)
         return {**counts, "moved": moved, "errors": errors}
     cw = connectwise(scope, cw_res)
-    existing = {str(c.get("identifier")).casefold(): c for c in cw.get_all("procurement/catalog", surface="catalogue")}
+    listed = cw.get_all("procurement/catalog", surface=Surface.CATALOGUE)
+    existing = {str(c.get("identifier")).casefold(): c for c in listed}
     subcategory = type_ = None
     for code, item in sorted(todo.items()):
         key = (code, versions[code])
@@ -67,17 +68,17 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
         try:
             if current is None:
                 if subcategory is None:
-                    subcategory = cw.get_all("procurement/subcategories", surface="catalogue")[0]
-                    type_ = cw.get_all("procurement/types", surface="catalogue")[0]
+                    subcategory = cw.get_all("procurement/subcategories", surface=Surface.CATALOGUE)[0]
+                    type_ = cw.get_all("procurement/types", surface=Surface.CATALOGUE)[0]
                 body = {"identifier": code, **{k: v for k, v in fields.items() if v is not None},
                         "subcategory": {"id": subcategory["id"]}, "type": {"id": type_["id"]}}
                 ledger.mark_sending([key], f"catalogue-{code}")
                 try:
-                    created = cw.request("POST", "procurement/catalog", surface="catalogue", json=body).json()
+                    created = cw.request("POST", "procurement/catalog", surface=Surface.CATALOGUE, json=body).json()
                 except ConnectWiseError as exc:
                     if "ObjectExists" not in str(exc.body):
                         raise
-                    created = cw.get_all("procurement/catalog", surface="catalogue",
+                    created = cw.get_all("procurement/catalog", surface=Surface.CATALOGUE,
                                          conditions=f'identifier="{code}"')[0]
                 ledger.mark_done_many({key: str(created["id"])})
                 counts["created"] += 1
@@ -86,7 +87,7 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
             changes = [{"op": "replace", "path": k, "value": fields[k]} for k in COMPARED
                        if fields[k] is not None and current.get(k) != fields[k]]
             if changes:
-                cw.patch(f"procurement/catalog/{current['id']}", changes, surface="catalogue")
+                cw.patch(f"procurement/catalog/{current['id']}", changes, surface=Surface.CATALOGUE)
                 counts["updated"] += 1
                 moved.append({"code": code, "description": fields["description"],
                               "how": "updated " + ", ".join(c["path"] for c in changes)})
@@ -112,10 +113,10 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
 def product_catalogue(context: AssetExecutionContext, store: StoreResource,
                       connectwise_api: ConnectWiseResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st, flow="catalogue") as scope:
+    with sync_scope(context, st, flow=Surface.CATALOGUE) as scope:
         if scope.disabled:
-            return skipped_result(context, scope, ["catalogue"])
+            return skipped_result(context, scope, [Surface.CATALOGUE])
         out = sync_catalogue(scope, connectwise_api)
         metadata = {**{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
                     "moved": md_table(out["moved"], ["code", "description", "how"])}
-        return writer_result(context, scope, out["errors"], metadata, ["catalogue"])
+        return writer_result(context, scope, out["errors"], metadata, [Surface.CATALOGUE])

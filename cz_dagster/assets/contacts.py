@@ -23,7 +23,7 @@ from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.contacts import match_companies, to_xero_contact
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 from cz_dagster.sync.invoices import company_ref
-from cz_dagster.sync.vocabulary import COMPANY_CONTACT, MONEY
+from cz_dagster.sync.vocabulary import COMPANY_CONTACT, MONEY, Surface
 
 CONTACTS_KEY = AssetKey(["xero", "contacts"])
 MAPPING_KIND = COMPANY_CONTACT
@@ -151,8 +151,8 @@ def companies_on(export: dict[str, Any], collection: str, *ref_keys: str) -> dic
 
 def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
     cw = connectwise(scope, cw_res)
-    export = cw.export_invoices(scope.location.cw_location_id, surface="contacts")
-    return ensure_contacts(scope, cw_res, xero_res, companies_on(export, "transactions", "company"), "contacts")
+    export = cw.export_invoices(scope.location.cw_location_id, surface=Surface.CONTACTS)
+    return ensure_contacts(scope, cw_res, xero_res, companies_on(export, "transactions", "company"), Surface.CONTACTS)
 
 
 @writer_asset(
@@ -165,9 +165,9 @@ def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroR
 def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
              xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st, flow="contacts") as scope:
+    with sync_scope(context, st, flow=Surface.CONTACTS) as scope:
         if scope.disabled:
-            return skipped_result(context, scope, ["contacts"])
+            return skipped_result(context, scope, [Surface.CONTACTS])
         out = sync_contacts(scope, connectwise_api, xero_api)
         metadata = {
             "xero_organisation": scope.org_label,
@@ -175,4 +175,4 @@ def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_a
             "already_mapped": out["already_mapped"], "deferred": out["deferred"], **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["company", "contact", "how", "contact_id"]),
         }
-        return writer_result(context, scope, out["errors"], metadata, ["contacts"])
+        return writer_result(context, scope, out["errors"], metadata, [Surface.CONTACTS])

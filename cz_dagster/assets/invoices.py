@@ -8,12 +8,12 @@ from cz_dagster.assets.contacts import CONTACTS_KEY
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.sync.invoices import source_invoices, to_xero_invoice
-from cz_dagster.sync.vocabulary import MONEY
+from cz_dagster.sync.vocabulary import MONEY, Surface
 
 INVOICES_KEY = AssetKey(["xero", "invoices"])
 
 INVOICE_KIND = DocKind(
-    surface="invoices", label="invoice", xero_type="ACCREC",
+    surface=Surface.INVOICES, label="invoice", xero_type="ACCREC",
     export=lambda cw, location_id: cw.export_invoices(location_id),
     sources=source_invoices, to_xero=to_xero_invoice, batch_flags={"invoices": True}, unique_numbers=True,
     unposted_path="finance/accounting/unpostedinvoices",
@@ -32,8 +32,8 @@ INVOICE_KIND = DocKind(
 def invoices(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
              xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st, flow="invoices") as scope:
+    with sync_scope(context, st, flow=Surface.INVOICES) as scope:
         if scope.disabled:
-            return skipped_result(context, scope, ["invoices"])
+            return skipped_result(context, scope, [Surface.INVOICES])
         out = PostingSync(scope, INVOICE_KIND, connectwise_api, xero_api, context.log).run()
-        return writer_result(context, scope, out["errors"], posting_metadata(scope, out, "invoice"), ["invoices"])
+        return writer_result(context, scope, out["errors"], posting_metadata(scope, out, "invoice"), [Surface.INVOICES])

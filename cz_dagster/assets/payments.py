@@ -43,7 +43,7 @@ from cz_dagster.sync.payments import (
     triage,
     version,
 )
-from cz_dagster.sync.vocabulary import MONEY
+from cz_dagster.sync.vocabulary import LEGACY_PAYMENT_STATUS, MONEY, Surface
 
 PAYMENTS_KEY = AssetKey(["connectwise", "invoice_payments"])
 CURSOR = "xero_payments_modified_since"
@@ -63,8 +63,8 @@ class PaymentSync:
     def __init__(self, scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource, log: Any):
         self.scope, self.cw_res, self.xero_res, self.log = scope, cw_res, xero_res, log
         t, loc = scope.tenant.slug, scope.location.slug
-        self.ledger = Ledger(scope.store, t, loc, "payments", scope.run_id)
-        self.invoices = Ledger(scope.store, t, loc, "invoices", scope.run_id)
+        self.ledger = Ledger(scope.store, t, loc, Surface.PAYMENTS, scope.run_id)
+        self.invoices = Ledger(scope.store, t, loc, Surface.INVOICES, scope.run_id)
         self.counts = {"applied": 0, "reversed": 0, "closed": 0, "reopened": 0, "failed": 0, "not_ours": 0,
                        "unchanged": 0}
         self.moved: list[dict[str, Any]] = []
@@ -84,7 +84,7 @@ class PaymentSync:
     def settlements(self, xero_ids: list[str]) -> dict[str, tuple[Decimal, Any]]:
         """Xero InvoiceID -> (AmountPaid now, the latest payment's date) of each invoice, read live."""
         out: dict[str, tuple[Decimal, Any]] = {}
-        for inv in reads.invoices_by_id(xero(self.scope, self.xero_res), "payments", xero_ids):
+        for inv in reads.invoices_by_id(xero(self.scope, self.xero_res), Surface.PAYMENTS, xero_ids):
             dates = [p.date.date() if isinstance(p.date, datetime) else p.date
                      for p in (inv.payments or []) if getattr(p, "date", None)]
             out[str(inv.invoice_id)] = (Decimal(str(inv.amount_paid or 0)), max(dates, default=None))
@@ -97,8 +97,8 @@ class PaymentSync:
         with self.scope.store.tenant_tx(self.scope.tenant.slug) as conn:
             conn.execute(t.update().where(and_(
                 t.c.location == loc, t.c.state.in_(OPEN_STATES),
-                ((t.c.surface == "payments") & t.c.source_version.in_(("applied", "reversed")))
-                | (t.c.surface == "payment_status"),
+                ((t.c.surface == Surface.PAYMENTS) & t.c.source_version.in_(("applied", "reversed")))
+                | (t.c.surface == LEGACY_PAYMENT_STATUS),
             )).values(state="skipped", last_error=LEGACY, updated_at=utcnow()))
 
     def run(self) -> dict[str, Any]:
@@ -116,7 +116,7 @@ class PaymentSync:
         if cw_ids:
             live = self.settlements(sorted(xero_of[i] for i in cw_ids if i in xero_of))
             cw_invoices = {str(i["id"]): CwInvoice.of(i) for i in self.cw.get_by_ids(
-                "finance/invoices", [int(i) for i in cw_ids], surface="payments")}
+                "finance/invoices", [int(i) for i in cw_ids], surface=Surface.PAYMENTS)}
             for cw_id in cw_ids:
                 self.settle_one(cw_id, xero_of.get(cw_id), live, cw_invoices.get(cw_id))
         self.ledger.mark_error_many(self.errors)
@@ -178,14 +178,14 @@ class PaymentSync:
         """One write that makes the invoice's ConnectWise payment equal the target; the payment's id ('none' when
         there is none left)."""
         path = f"finance/invoices/{invoice.id}/payments"
-        listed = self.cw.get_all(path, surface="payments")
+        listed = self.cw.get_all(path, surface=Surface.PAYMENTS)
         write = payment_write(target, listed)
         day = (paid_on or datetime.now(UTC).date()).isoformat()
         row = {"invoice": invoice.number, "from": str(invoice.paid), "to": str(target)}
         if write.kind == "create":
             body = {"type": "Payment", "amount": float(target), "paymentDate": f"{day}T00:00:00Z"}
             try:
-                made = self.cw.create(path, body, surface="payments", find=lambda: self._only(path))
+                made = self.cw.create(path, body, surface=Surface.PAYMENTS, find=lambda: self._only(path))
             except ConnectWiseError as exc:
                 if exc.status != 400 or "ObjectExists" not in str(exc.body):
                     raise
@@ -200,7 +200,7 @@ class PaymentSync:
             self._update(path, payment_id, target, day)
         elif write.kind == "delete":
             try:
-                self.cw.request("DELETE", f"{path}/{write.payment_id}", surface="payments")
+                self.cw.request("DELETE", f"{path}/{write.payment_id}", surface=Surface.PAYMENTS)
             except ConnectWiseError as exc:
                 if exc.status != 404:  # already gone: what we wanted
                     raise
@@ -214,17 +214,17 @@ class PaymentSync:
         return payment_id
 
     def _only(self, path: str) -> dict[str, Any] | None:
-        listed = self.cw.get_all(path, surface="payments")
+        listed = self.cw.get_all(path, surface=Surface.PAYMENTS)
         return listed[0] if len(listed) == 1 else None
 
     def _update(self, path: str, payment_id: str, target: Decimal, day: str) -> None:
         self.cw.patch(f"{path}/{payment_id}", [
             {"op": "replace", "path": "amount", "value": float(target)},
-            {"op": "replace", "path": "paymentDate", "value": f"{day}T00:00:00Z"}], surface="payments")
+            {"op": "replace", "path": "paymentDate", "value": f"{day}T00:00:00Z"}], surface=Surface.PAYMENTS)
 
     def statuses(self) -> list[dict[str, Any]]:
         if self._statuses is None:
-            self._statuses = self.cw.get_all("finance/billingStatuses", surface="payments")
+            self._statuses = self.cw.get_all("finance/billingStatuses", surface=Surface.PAYMENTS)
         return self._statuses
 
     def set_status(self, invoice: CwInvoice, change: str) -> None:
@@ -237,7 +237,7 @@ class PaymentSync:
         if target is None or target.get("name") == invoice.status:
             return
         self.cw.patch(f"finance/invoices/{invoice.id}", [{"op": "replace", "path": "status",
-                                                          "value": {"id": target["id"]}}], surface="payments")
+                                                          "value": {"id": target["id"]}}], surface=Surface.PAYMENTS)
         self.counts[change] += 1
 
 
@@ -253,9 +253,9 @@ class PaymentSync:
 def invoice_payments(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
                      xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st, flow="payments") as scope:
+    with sync_scope(context, st, flow=Surface.PAYMENTS) as scope:
         if scope.disabled:
-            return skipped_result(context, scope, ["payments"])
+            return skipped_result(context, scope, [Surface.PAYMENTS])
         out = PaymentSync(scope, connectwise_api, xero_api, context.log).run()
         metadata = {
             "xero_organisation": scope.org_label,
@@ -264,4 +264,4 @@ def invoice_payments(context: AssetExecutionContext, store: StoreResource, conne
             **scope.recorder.summary(),
             "moved": md_table(out["moved"], ["invoice", "from", "to", "how", "connectwise_payment"]),
         }
-        return writer_result(context, scope, out["errors"], metadata, ["payments"])
+        return writer_result(context, scope, out["errors"], metadata, [Surface.PAYMENTS])

@@ -23,7 +23,7 @@ from cz_dagster.sync.enums import enum_name
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 from cz_dagster.sync.invoices import RecordError, SourceDoc, totals_match
 from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document
-from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TAX_CODE_TAX_TYPE
+from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TAX_CODE_TAX_TYPE, Surface
 
 UNIQUE_NUMBER = "must be unique"
 NO_GL = "no-gl-entries"
@@ -47,7 +47,7 @@ class DocKind:
     unique_numbers: bool
     detail_key: str = "detail"  # where the export keeps a document's lines
     unposted_path: str | None = None  # listed unposted records, to find ones the export cannot include
-    contact_surface: str = "contacts"  # the ledger where a company's contact matching failures are kept
+    contact_surface: str = Surface.CONTACTS  # the ledger where a company's contact matching failures are kept
     confirm_after_batch: bool = False  # re-export after the batch to see the records really left (procurement)
 
 
@@ -358,7 +358,7 @@ class PostingSync:
         if not rows:
             return
         gl_ids = sorted(g for r in rows for g in self.by_key[r.key].gl_entry_ids)
-        prefix = "CZ" if self.kind.surface == "invoices" else "CZB"
+        prefix = "CZ" if self.kind.surface == Surface.INVOICES else "CZB"
         identifier = f"{prefix}-{self.scope.location.slug[:12]}-{stable_hash(gl_ids, 20)}"
         cw = connectwise(self.scope, self.cw_res)
         batch = cw.create_batch(identifier, gl_ids, surface=self.kind.surface, **self.kind.batch_flags)

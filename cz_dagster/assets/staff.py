@@ -21,7 +21,7 @@ from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.hashing import stable_hash
 from cz_dagster.sync.staff import match_members
-from cz_dagster.sync.vocabulary import MEMBER_EMPLOYEE, STAFF
+from cz_dagster.sync.vocabulary import MEMBER_EMPLOYEE, STAFF, Surface
 
 STAFF_KEY = AssetKey(["xero", "staff"])
 MEMBER_KIND = MEMBER_EMPLOYEE
@@ -30,13 +30,13 @@ MEMBER_KIND = MEMBER_EMPLOYEE
 def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroResource) -> dict[str, Any]:
     store, tenant, loc = scope.store, scope.tenant.slug, scope.location.slug
     members = connectwise(scope, cw_res).get_all(
-        "system/members", surface="payroll",
+        "system/members", surface=Surface.PAYROLL,
         conditions=f"inactiveFlag=False AND defaultLocation/id={scope.location.cw_location_id}")
     employees = reads.employees(xero(scope, xero_res))
     mappings = Mappings(store, tenant, loc, MEMBER_KIND)
     manual = {k: m.target_id for k, m in mappings.all().items() if m.origin == "manual"}
     matches = match_members(members, employees, manual)
-    ledger = Ledger(store, tenant, loc, "staff", scope.run_id)
+    ledger = Ledger(store, tenant, loc, Surface.STAFF, scope.run_id)
     versions = {m.member_id: stable_hash([m.employee_id, m.how]) for m in matches}
     ledger.record([(m.member_id, versions[m.member_id], m.member_name) for m in matches])
     done, errors = {}, {}
@@ -69,13 +69,13 @@ def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroReso
 def staff(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
           xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st, flow="staff") as scope:
+    with sync_scope(context, st, flow=Surface.STAFF) as scope:
         if scope.disabled:
-            return skipped_result(context, scope, ["staff"])
+            return skipped_result(context, scope, [Surface.STAFF])
         out = sync_staff(scope, connectwise_api, xero_api)
         metadata = {
             "xero_organisation": scope.org_label,
             **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
             "mapping": md_table(out["rows"], ["member", "employee", "how", "detail"]),
         }
-        return writer_result(context, scope, out["errors"], metadata, ["staff"])
+        return writer_result(context, scope, out["errors"], metadata, [Surface.STAFF])

@@ -35,7 +35,7 @@ from cz_dagster.sync.timesheets import (
     entry_hours,
     grid,
 )
-from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TIME, WORK_TYPE_EARNINGS_RATE
+from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TIME, WORK_TYPE_EARNINGS_RATE, Surface
 
 TIMESHEETS_KEY = AssetKey(["xero", "timesheets"])
 LOOKBACK_DAYS = 35
@@ -81,7 +81,7 @@ class TimesheetSync:
         self.scope, self.cw_res, self.xero_res, self.log = scope, cw_res, xero_res, log
         self.today = today or datetime.now(UTC).date()
         t, loc = scope.tenant.slug, scope.location.slug
-        self.ledger = Ledger(scope.store, t, loc, "timesheets", scope.run_id)
+        self.ledger = Ledger(scope.store, t, loc, Surface.TIMESHEETS, scope.run_id)
         self.errors: dict[tuple[str, str], str] = {}
         self.counts = {"entries": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0, "entries_reported": 0}
         self.moved: list[dict[str, Any]] = []
@@ -111,7 +111,7 @@ class TimesheetSync:
         ids = ", ".join(sorted(members, key=int))
         status_list = ", ".join(f'"{s}"' for s in statuses)
         entries = connectwise(self.scope, self.cw_res).get_all(
-            "time/entries", surface="payroll",
+            "time/entries", surface=Surface.PAYROLL,
             conditions=f"member/id in ({ids}) AND timeStart >= [{since.isoformat()}T00:00:00Z] "
                        f"AND status in ({status_list})")
         self.counts["entries"] = len(entries)
@@ -180,7 +180,7 @@ class TimesheetSync:
         st, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
         mapped = Mappings(st, t, loc, LOCATION_TRACKING_OPTION).all().get(loc)
         wanted = (mapped.target_id if mapped else self.scope.location.name).casefold()
-        for category in reads.tracking_categories(self.xc, "payroll"):
+        for category in reads.tracking_categories(self.xc, Surface.PAYROLL):
             for option in category.options or []:
                 if str(option.name).casefold() == wanted and enum_name(option.status) == "ACTIVE":
                     return str(option.tracking_option_id)
@@ -274,9 +274,9 @@ class TimesheetSync:
 def timesheets(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
                xero_api: XeroResource) -> MaterializeResult:
     st = store.get()
-    with sync_scope(context, st, flow="timesheets") as scope:
+    with sync_scope(context, st, flow=Surface.TIMESHEETS) as scope:
         if scope.disabled:
-            return skipped_result(context, scope, ["timesheets"])
+            return skipped_result(context, scope, [Surface.TIMESHEETS])
         out = TimesheetSync(scope, connectwise_api, xero_api, context.log).run()
         metadata = {
             "xero_organisation": scope.org_label,
@@ -285,4 +285,4 @@ def timesheets(context: AssetExecutionContext, store: StoreResource, connectwise
         }
         if out.get("note"):
             metadata["note"] = out["note"]
-        return writer_result(context, scope, out["errors"], metadata, ["timesheets"])
+        return writer_result(context, scope, out["errors"], metadata, [Surface.TIMESHEETS])

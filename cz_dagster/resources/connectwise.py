@@ -22,6 +22,7 @@ from pydantic import Field
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_after
 from cz_dagster.store.db import Store, StoreError
+from cz_dagster.sync.vocabulary import Surface
 
 API_VERSION = "2025.1"
 _NEXT_RE = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -182,7 +183,7 @@ class ConnectWiseClient:
         """Incremental read: records changed since the cursor, less an overlap for clock skew and late commits."""
         return None if last is None else f"_info/lastUpdated >= [{cw_datetime(last - overlap)}]"
 
-    def export_invoices(self, location_id: int, *, surface: str = "invoices") -> dict[str, Any]:
+    def export_invoices(self, location_id: int, *, surface: str = Surface.INVOICES) -> dict[str, Any]:
         """Every unposted invoice of a location with its GL detail lines, in one call (the Accounting Interface)."""
         body = {"locationId": location_id, "exportInvoicesFlag": True, "exportExpensesFlag": False,
                 "exportProductsFlag": False, "summarizeInvoices": "Detailed"}
@@ -199,7 +200,7 @@ class ConnectWiseClient:
             raise malformed(response, "POST", path, f"expected an export object with a {collection} list")
         return export
 
-    def export_procurement(self, location_id: int, *, surface: str = "bills") -> dict[str, Any]:
+    def export_procurement(self, location_id: int, *, surface: str = Surface.BILLS) -> dict[str, Any]:
         """Every unposted procurement record of a location with its GL detail, in one call."""
         body = {"locationId": location_id, "exportInvoicesFlag": False, "exportExpensesFlag": False,
                 "exportProductsFlag": True}

@@ -31,9 +31,30 @@ FAMILIES = {f.name: f.job for f in FAMILY_TABLE.values()}  # family -> job
 JOB_FAMILY = {job: family for family, job in FAMILIES.items()}
 DEFAULT_CRONS = {f.name: f.default_cron for f in FAMILY_TABLE.values()}
 
+class Surface:
+    """Integration surfaces: what the sync log files a call under, and (all but the last three) a ledger of records
+    the product writes and the flow whose lease guards those writes. Plain strings, so they bind to SQL as is."""
+
+    INVOICES = "invoices"
+    CONTACTS = "contacts"  # the customers invoices need
+    BILLS = "bills"
+    SUPPLIERS = "suppliers"  # the suppliers bills need
+    PAYMENTS = "payments"
+    TIMESHEETS = "timesheets"
+    STAFF = "staff"
+    CATALOGUE = "catalogue"
+    PAYROLL = "payroll"  # reads of Xero Payroll and ConnectWise members and time: logged, no ledger of their own
+    REFERENCE = "reference"  # reads of the reference mirrors
+    AUTH = "auth"  # Xero token refreshes
+
+
+LEGACY_PAYMENT_STATUS = "payment_status"  # a ledger surface of an earlier version, closed when met (issue 9)
+
 # ledger surfaces (one per kind of record the product writes) -> the family whose runs write them
-SURFACE_FAMILY = {"invoices": MONEY, "contacts": MONEY, "bills": MONEY, "suppliers": MONEY, "payments": MONEY,
-                  "timesheets": TIME, "staff": STAFF, "catalogue": REFERENCE}
+SURFACE_FAMILY = {Surface.INVOICES: MONEY, Surface.CONTACTS: MONEY, Surface.BILLS: MONEY, Surface.SUPPLIERS: MONEY,
+                  Surface.PAYMENTS: MONEY, Surface.TIMESHEETS: TIME, Surface.STAFF: STAFF,
+                  Surface.CATALOGUE: REFERENCE}
+LOG_SURFACES = (*SURFACE_FAMILY, Surface.PAYROLL, Surface.REFERENCE, Surface.AUTH)
 
 # every asset that is not a reference mirror -> its family (mirrors are REFERENCE); each asset's group is this
 ASSET_FAMILY = {"xero/contacts": MONEY, "xero/invoices": MONEY, "xero/bills": MONEY,

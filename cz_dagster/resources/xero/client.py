@@ -28,6 +28,7 @@ from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_
 from cz_dagster.resources.xero.pacer import XeroPacer
 from cz_dagster.resources.xero.tokens import XeroConnection, XeroConnectionPaused, XeroTokens
 from cz_dagster.store.db import Store
+from cz_dagster.sync.vocabulary import Surface
 
 T = TypeVar("T")
 SDK_TOKEN_FIELDS = ("access_token", "scope", "expires_in", "token_type", "expires_at", "refresh_token", "id_token")
@@ -171,7 +172,7 @@ class XeroClient:
         self.tokens = XeroTokens(store, tenant, connection_id)
         self.connection: XeroConnection = self.tokens.load(allow_paused=False)
         self._remember_secrets()
-        self.surface = "invoices"
+        self.surface: str = Surface.INVOICES
         self.pacer = XeroPacer(store, tenant, xero_tenant_id, budget=minute_budget, window=minute_window,
                                max_in_flight=max_in_flight, lease=timeout + 60)
         self.day_remaining: int | None = None
@@ -212,7 +213,7 @@ class XeroClient:
                     raise TransientError(f"Xero token refresh answered {exc.status}", status=exc.status) from None
                 raise XeroApiError(exc.status, f"Xero token refresh failed with {exc.status}") from None
 
-        previous_surface, self.surface = self.surface, "auth"
+        previous_surface, self.surface = self.surface, Surface.AUTH
         try:
             with self.recorder.hold():
                 self.connection = self.tokens.refresh(stale_access_token, do_refresh)

@@ -17,6 +17,7 @@ from xero_python.api_client.serializer import serialize
 from cz_dagster.resources.xero.client import XeroClient
 from cz_dagster.sync.enums import enum_name
 from cz_dagster.sync.hashing import chunked
+from cz_dagster.sync.vocabulary import Surface
 
 PAYROLL_PAGE = 100  # Payroll AU's fixed page size
 ACCOUNTING_PAGE = 1000  # the largest page size Accounting accepts
@@ -48,11 +49,11 @@ def paged(xc: XeroClient, surface: str, fn: Callable[..., Any], attr: str, *, pa
 # -- reference data ---------------------------------------------------------------------------------------------
 def pay_items(xc: XeroClient) -> Any:
     """Payroll AU's pay items (earnings rates, leave types, ...) of the organisation, one call."""
-    return xc.call("payroll", xc.payroll.get_pay_items).pay_items
+    return xc.call(Surface.PAYROLL, xc.payroll.get_pay_items).pay_items
 
 
 def payroll_calendars(xc: XeroClient) -> list[Any]:
-    return list(xc.call("payroll", xc.payroll.get_payroll_calendars).payroll_calendars or [])
+    return list(xc.call(Surface.PAYROLL, xc.payroll.get_payroll_calendars).payroll_calendars or [])
 
 
 def tracking_categories(xc: XeroClient, surface: str, include_archived: bool = False) -> list[Any]:
@@ -61,18 +62,18 @@ def tracking_categories(xc: XeroClient, surface: str, include_archived: bool = F
 
 
 def _accounting(method: str, attr: str, **kwargs: Any) -> Callable[[XeroClient], list[dict[str, Any]]]:
-    return lambda xc: records(getattr(xc.call("reference", getattr(xc.accounting, method), **kwargs), attr) or [])
+    return lambda xc: records(getattr(xc.call(Surface.REFERENCE, getattr(xc.accounting, method), **kwargs), attr) or [])
 
 
 MIRRORS: dict[str, Callable[[XeroClient], list[dict[str, Any]]]] = {
     "accounts": _accounting("get_accounts", "accounts"),
     "currencies": _accounting("get_currencies", "currencies"),
     "tax_rates": _accounting("get_tax_rates", "tax_rates"),
-    "tracking_categories": lambda xc: records(tracking_categories(xc, "reference", include_archived=True)),
+    "tracking_categories": lambda xc: records(tracking_categories(xc, Surface.REFERENCE, include_archived=True)),
     "items": _accounting("get_items", "items", unitdp=4),
     "earnings_rates": lambda xc: records(pay_items(xc).earnings_rates or []),
     "leave_types": lambda xc: records(pay_items(xc).leave_types or []),
-    "leave_applications": lambda xc: records(paged(xc, "payroll", xc.payroll.get_leave_applications,
+    "leave_applications": lambda xc: records(paged(xc, Surface.PAYROLL, xc.payroll.get_leave_applications,
                                                    "leave_applications")),
     "payroll_calendars": lambda xc: records(payroll_calendars(xc)),
 }
@@ -80,7 +81,7 @@ MIRRORS: dict[str, Callable[[XeroClient], list[dict[str, Any]]]] = {
 
 
 # -- people -----------------------------------------------------------------------------------------------------
-def contacts(xc: XeroClient, surface: str = "contacts") -> list[dict[str, Any]]:
+def contacts(xc: XeroClient, surface: str = Surface.CONTACTS) -> list[dict[str, Any]]:
     """Every contact of the organisation, archived too (a match to an archived contact is reported, not made
     again), with the fields matching needs."""
     return [{"ContactID": str(c.contact_id), "Name": c.name, "ContactNumber": c.contact_number,
@@ -91,14 +92,15 @@ def contacts(xc: XeroClient, surface: str = "contacts") -> list[dict[str, Any]]:
 
 def employees(xc: XeroClient) -> list[dict[str, Any]]:
     """Every Payroll AU employee of the organisation."""
-    return records(paged(xc, "payroll", xc.payroll.get_employees, "employees"))
+    return records(paged(xc, Surface.PAYROLL, xc.payroll.get_employees, "employees"))
 
 
 # -- documents --------------------------------------------------------------------------------------------------
 def payments_since(xc: XeroClient, since: datetime | None) -> list[Any]:
     """Xero payments changed since ``since`` (every one when None)."""
     kwargs = {"if_modified_since": since} if since is not None else {}
-    return list(paged(xc, "payments", xc.accounting.get_payments, "payments", page_size=ACCOUNTING_PAGE, **kwargs))
+    return list(paged(xc, Surface.PAYMENTS, xc.accounting.get_payments, "payments", page_size=ACCOUNTING_PAGE,
+                      **kwargs))
 
 
 def invoices_by_id(xc: XeroClient, surface: str, invoice_ids: list[str]) -> Iterator[Any]:
@@ -141,4 +143,4 @@ def live_by_reference(xc: XeroClient, surface: str, xero_type: str, references: 
 def timesheets_from(xc: XeroClient, first: date) -> list[Any]:
     """Payroll AU timesheets starting on or after ``first``."""
     where = f"StartDate>=DateTime({first.year},{first.month:02d},{first.day:02d})"
-    return list(paged(xc, "payroll", xc.payroll.get_timesheets, "timesheets", where=where))
+    return list(paged(xc, Surface.PAYROLL, xc.payroll.get_timesheets, "timesheets", where=where))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from cz_dagster.resources.xero.client import XeroClient
+from cz_dagster.sync.vocabulary import Surface
 
 
 def create_invoices(xc: XeroClient, surface: str, docs: list[dict[str, Any]], idempotency_key: str) -> Any:
@@ -22,8 +23,8 @@ def create_contacts(xc: XeroClient, surface: str, docs: list[dict[str, Any]], id
 
 def create_timesheets(xc: XeroClient, docs: list[dict[str, Any]]) -> list[Any]:
     """Payroll AU refuses the whole request when one element is invalid (the flow then splits the batch)."""
-    return list(xc.call("payroll", xc.payroll.create_timesheet, timesheet=docs).timesheets or [])
+    return list(xc.call(Surface.PAYROLL, xc.payroll.create_timesheet, timesheet=docs).timesheets or [])
 
 
 def update_timesheet(xc: XeroClient, timesheet_id: str, doc: dict[str, Any]) -> list[Any]:
-    return list(xc.call("payroll", xc.payroll.update_timesheet, timesheet_id, timesheet=[doc]).timesheets or [])
+    return list(xc.call(Surface.PAYROLL, xc.payroll.update_timesheet, timesheet_id, timesheet=[doc]).timesheets or [])

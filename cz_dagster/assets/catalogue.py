@@ -3,23 +3,15 @@ created or updated by item code (= catalogue identifier), idempotently."""
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult
+from dagster import AssetKey
 
-from cz_dagster.assets.common import (
-    SyncScope,
-    connectwise,
-    md_table,
-    skipped_result,
-    sync_scope,
-    writer_asset,
-    writer_result,
-)
-from cz_dagster.resources import ConnectWiseResource, StoreResource
+from cz_dagster.assets.common import FlowOutcome, SyncScope, connectwise, md_table, writer_asset
+from cz_dagster.resources import ConnectWiseResource
 from cz_dagster.resources.connectwise import ConnectWiseError
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.reference import ReferenceMirror
 from cz_dagster.sync.hashing import stable_hash
-from cz_dagster.sync.vocabulary import REFERENCE, Surface
+from cz_dagster.sync.vocabulary import Surface
 
 CATALOGUE_KEY = AssetKey(["connectwise", "product_catalogue"])
 COMPARED = ("description", "customerDescription", "price", "cost", "inactiveFlag")
@@ -104,19 +96,14 @@ def sync_catalogue(scope: SyncScope, cw_res: ConnectWiseResource) -> dict[str, A
 
 @writer_asset(
     CATALOGUE_KEY,
-    group=REFERENCE,
+    flow=Surface.CATALOGUE,
+    uses_xero=False,
     deps=[AssetKey(["xero", "items"])],
     check="No catalogue item of this tenant-location sits in error",
     description="The mirrored Xero items of the location's organisation -> ConnectWise product catalogue items, "
                 "created or updated by item code.",
 )
-def product_catalogue(context: AssetExecutionContext, store: StoreResource,
-                      connectwise_api: ConnectWiseResource) -> MaterializeResult:
-    st = store.get()
-    with sync_scope(context, st, flow=Surface.CATALOGUE) as scope:
-        if scope.disabled:
-            return skipped_result(context, scope, [Surface.CATALOGUE])
-        out = sync_catalogue(scope, connectwise_api)
-        metadata = {**{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
-                    "moved": md_table(out["moved"], ["code", "description", "how"])}
-        return writer_result(context, scope, out["errors"], metadata, [Surface.CATALOGUE])
+def product_catalogue(scope: SyncScope, connectwise_api: ConnectWiseResource, _xero: None, _log: Any) -> FlowOutcome:
+    out = sync_catalogue(scope, connectwise_api)
+    return FlowOutcome(out["errors"], {**{k: v for k, v in out.items() if isinstance(v, int)},
+                                       "moved": md_table(out["moved"], ["code", "description", "how"])})

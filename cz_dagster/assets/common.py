@@ -14,6 +14,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -24,6 +25,7 @@ from cz_dagster.partitions import split_key, tenant_location
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError, ConnectWiseResource
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import TransientError
+from cz_dagster.resources.store import StoreResource
 from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource, no_organisation_message
 from cz_dagster.resources.xero.tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 from cz_dagster.store.crypto import SecretKeyError
@@ -31,6 +33,7 @@ from cz_dagster.store.db import Location, Store, StoreError, Tenant
 from cz_dagster.store.leases import FlowLease, LeaseLost, busy_message
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.sync.redact import redact_text
+from cz_dagster.sync.vocabulary import family_of_asset
 
 
 @dataclass
@@ -139,13 +142,56 @@ def skipped_result(context: AssetExecutionContext, scope: SyncScope, surfaces: S
                              check_results=[check])
 
 
-def writer_asset(key: AssetKey, *, group: str, check: str, description: str,
-                 deps: Sequence[AssetKey] = ()) -> Callable:
-    """The decorator of every asset that writes to ConnectWise or Xero: partitioned by tenant-location, both
-    systems as kinds, and the ``nothing_in_error`` check that ``writer_result`` evaluates."""
-    return asset(key=key, group_name=group, partitions_def=tenant_location, kinds={"connectwise", "xero"},
-                 deps=list(deps), description=description,
-                 check_specs=[AssetCheckSpec("nothing_in_error", asset=key, description=check)])
+@dataclass
+class FlowOutcome:
+    """What a writer's flow hands back: the record-level errors (ledger key -> message) and its own metadata."""
+
+    errors: dict[Any, str]
+    metadata: dict[str, Any]
+
+
+FlowBody = Callable[[SyncScope, ConnectWiseResource, "XeroResource | None", Any], FlowOutcome]
+
+
+def writer_asset(key: AssetKey, *, flow: str, check: str, description: str, deps: Sequence[AssetKey] = (),
+                 surfaces: Sequence[str] = (), uses_xero: bool = True) -> Callable[[FlowBody], AssetsDefinition]:
+    """The asset of every flow that writes to ConnectWise or Xero, around its body ``(scope, connectwise, xero,
+    log) -> FlowOutcome``: partitioned by tenant-location, grouped by its family (sync/vocabulary.py), both
+    systems as kinds, and the common tail -- the scope holding the ``flow``'s lease, the clean skip of a disabled
+    or paused tenant-location or of a run that found the flow busy, the Xero organisation and call counts in the
+    metadata, each error logged, and the ``nothing_in_error`` check of the ``surfaces`` (default: the flow's)."""
+    watched = tuple(surfaces) or (flow,)
+
+    def decorate(body: FlowBody) -> AssetsDefinition:
+        def run(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
+                xero_api: XeroResource | None) -> MaterializeResult:
+            with sync_scope(context, store.get(), flow=flow) as scope:
+                if scope.disabled:
+                    return skipped_result(context, scope, watched)
+                outcome = body(scope, connectwise_api, xero_api, context.log)
+                metadata = {"xero_organisation": scope.org_label} if uses_xero else {}
+                metadata.update(outcome.metadata)
+                metadata.update(scope.recorder.summary())
+                return writer_result(context, scope, outcome.errors, metadata, watched)
+
+        if uses_xero:
+            def compute(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
+                        xero_api: XeroResource) -> MaterializeResult:
+                return run(context, store, connectwise_api, xero_api)
+        else:
+            def compute(context: AssetExecutionContext, store: StoreResource,  # type: ignore[misc]
+                        connectwise_api: ConnectWiseResource) -> MaterializeResult:
+                return run(context, store, connectwise_api, None)
+        compute.__name__, compute.__doc__ = body.__name__, body.__doc__
+        # Dagster reads the resources from the annotations; this module's are strings (postponed), so real types
+        compute.__annotations__ = {"context": AssetExecutionContext, "store": StoreResource,
+                                   "connectwise_api": ConnectWiseResource, "return": MaterializeResult,
+                                   **({"xero_api": XeroResource} if uses_xero else {})}
+        return asset(key=key, group_name=family_of_asset(key.to_user_string()), partitions_def=tenant_location,
+                     kinds={"connectwise", "xero"}, deps=list(deps), description=description,
+                     check_specs=[AssetCheckSpec("nothing_in_error", asset=key, description=check)])(compute)
+
+    return decorate
 
 
 def writer_result(context: AssetExecutionContext, scope: SyncScope, errors: dict[Any, str],

@@ -4,26 +4,17 @@ or created there, so that ``xero/invoices`` never posts to a guessed customer.""
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult
+from dagster import AssetKey
 
-from cz_dagster.assets.common import (
-    SyncScope,
-    connectwise,
-    md_table,
-    skipped_result,
-    sync_scope,
-    writer_asset,
-    writer_result,
-    xero,
-)
-from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.assets.common import FlowOutcome, SyncScope, connectwise, md_table, writer_asset, xero
+from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.xero import XeroDailyLimitReached, reads, writes
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.contacts import match_companies, to_xero_contact
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
 from cz_dagster.sync.invoices import company_ref
-from cz_dagster.sync.vocabulary import COMPANY_CONTACT, MONEY, Surface
+from cz_dagster.sync.vocabulary import COMPANY_CONTACT, Surface
 
 CONTACTS_KEY = AssetKey(["xero", "contacts"])
 MAPPING_KIND = COMPANY_CONTACT
@@ -157,22 +148,15 @@ def sync_contacts(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroR
 
 @writer_asset(
     CONTACTS_KEY,
-    group=MONEY,
+    flow=Surface.CONTACTS,
     check="No company of this tenant-location sits in error",
     description="ConnectWise companies on unposted invoices, matched (contact number, account number, name) or "
                 "created as Xero contacts in the location's organisation.",
 )
-def contacts(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
-             xero_api: XeroResource) -> MaterializeResult:
-    st = store.get()
-    with sync_scope(context, st, flow=Surface.CONTACTS) as scope:
-        if scope.disabled:
-            return skipped_result(context, scope, [Surface.CONTACTS])
-        out = sync_contacts(scope, connectwise_api, xero_api)
-        metadata = {
-            "xero_organisation": scope.org_label,
-            "matched": out["matched"], "created": out["created"], "failed": out["failed"],
-            "already_mapped": out["already_mapped"], "deferred": out["deferred"], **scope.recorder.summary(),
-            "moved": md_table(out["moved"], ["company", "contact", "how", "contact_id"]),
-        }
-        return writer_result(context, scope, out["errors"], metadata, [Surface.CONTACTS])
+def contacts(scope: SyncScope, connectwise_api: ConnectWiseResource, xero_api: XeroResource,
+             _log: Any) -> FlowOutcome:
+    out = sync_contacts(scope, connectwise_api, xero_api)
+    return FlowOutcome(out["errors"], {
+        **{k: out[k] for k in ("matched", "created", "failed", "already_mapped", "deferred")},
+        "moved": md_table(out["moved"], ["company", "contact", "how", "contact_id"]),
+    })

@@ -1,14 +1,16 @@
 """``xero/invoices``: a location's unposted ConnectWise invoices -> ACCREC invoices in its Xero organisation,
 exactly once, then marked posted in ConnectWise with an accounting batch (see ``posting``)."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult
+from typing import Any
 
-from cz_dagster.assets.common import skipped_result, sync_scope, writer_asset, writer_result
+from dagster import AssetKey
+
+from cz_dagster.assets.common import FlowOutcome, SyncScope, writer_asset
 from cz_dagster.assets.contacts import CONTACTS_KEY
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
-from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.sync.invoices import source_invoices, to_xero_invoice
-from cz_dagster.sync.vocabulary import MONEY, Surface
+from cz_dagster.sync.vocabulary import Surface
 
 INVOICES_KEY = AssetKey(["xero", "invoices"])
 
@@ -22,18 +24,13 @@ INVOICE_KIND = DocKind(
 
 @writer_asset(
     INVOICES_KEY,
-    group=MONEY,
+    flow=Surface.INVOICES,
     deps=[CONTACTS_KEY, *(AssetKey(["xero", m]) for m in PREFLIGHT_MIRRORS)],
     check="No invoice of this tenant-location sits in error",
     description="Unposted ConnectWise invoices of the location -> ACCREC invoices in its Xero organisation "
                 "(batches of 50, Idempotency-Key, per-element results in the ledger), then marked posted in "
                 "ConnectWise with an accounting batch.",
 )
-def invoices(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
-             xero_api: XeroResource) -> MaterializeResult:
-    st = store.get()
-    with sync_scope(context, st, flow=Surface.INVOICES) as scope:
-        if scope.disabled:
-            return skipped_result(context, scope, [Surface.INVOICES])
-        out = PostingSync(scope, INVOICE_KIND, connectwise_api, xero_api, context.log).run()
-        return writer_result(context, scope, out["errors"], posting_metadata(scope, out, "invoice"), [Surface.INVOICES])
+def invoices(scope: SyncScope, connectwise_api: ConnectWiseResource, xero_api: XeroResource, log: Any) -> FlowOutcome:
+    out = PostingSync(scope, INVOICE_KIND, connectwise_api, xero_api, log).run()
+    return FlowOutcome(out["errors"], posting_metadata(out, "invoice"))

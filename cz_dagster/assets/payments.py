@@ -12,21 +12,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult
+from dagster import AssetKey
 from sqlalchemy import and_
 
-from cz_dagster.assets.common import (
-    SyncScope,
-    connectwise,
-    md_table,
-    skipped_result,
-    sync_scope,
-    writer_asset,
-    writer_result,
-    xero,
-)
+from cz_dagster.assets.common import FlowOutcome, SyncScope, connectwise, md_table, writer_asset, xero
 from cz_dagster.assets.invoices import INVOICES_KEY
-from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
 from cz_dagster.resources.xero import reads
 from cz_dagster.store import schema as s
@@ -43,7 +34,7 @@ from cz_dagster.sync.payments import (
     triage,
     version,
 )
-from cz_dagster.sync.vocabulary import LEGACY_PAYMENT_STATUS, MONEY, Surface
+from cz_dagster.sync.vocabulary import LEGACY_PAYMENT_STATUS, Surface
 
 PAYMENTS_KEY = AssetKey(["connectwise", "invoice_payments"])
 CURSOR = "xero_payments_modified_since"
@@ -243,25 +234,17 @@ class PaymentSync:
 
 @writer_asset(
     PAYMENTS_KEY,
-    group=MONEY,
+    flow=Surface.PAYMENTS,
     deps=[INVOICES_KEY],
     check="No payment of this tenant-location sits in error",
     description="What Xero says is paid on each invoice this product posted -> the invoice's one ConnectWise "
                 "payment, set to that amount; fully paid invoices take the Paid status; non-cash settlements "
                 "are reported.",
 )
-def invoice_payments(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
-                     xero_api: XeroResource) -> MaterializeResult:
-    st = store.get()
-    with sync_scope(context, st, flow=Surface.PAYMENTS) as scope:
-        if scope.disabled:
-            return skipped_result(context, scope, [Surface.PAYMENTS])
-        out = PaymentSync(scope, connectwise_api, xero_api, context.log).run()
-        metadata = {
-            "xero_organisation": scope.org_label,
-            **{k: out[k] for k in ("applied", "reversed", "closed", "reopened", "unchanged", "failed",
-                                   "not_ours")},
-            **scope.recorder.summary(),
-            "moved": md_table(out["moved"], ["invoice", "from", "to", "how", "connectwise_payment"]),
-        }
-        return writer_result(context, scope, out["errors"], metadata, [Surface.PAYMENTS])
+def invoice_payments(scope: SyncScope, connectwise_api: ConnectWiseResource, xero_api: XeroResource,
+                     log: Any) -> FlowOutcome:
+    out = PaymentSync(scope, connectwise_api, xero_api, log).run()
+    return FlowOutcome(out["errors"], {
+        **{k: out[k] for k in ("applied", "reversed", "closed", "reopened", "unchanged", "failed", "not_ours")},
+        "moved": md_table(out["moved"], ["invoice", "from", "to", "how", "connectwise_payment"]),
+    })

@@ -11,7 +11,7 @@ from typing import Any
 
 from xero_python.accounting import Invoice
 
-from cz_dagster.assets.common import SyncScope, connectwise, xero
+from cz_dagster.assets.common import SyncScope, connectwise, md_table, xero
 from cz_dagster.assets.contacts import MAPPING_KIND
 from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient
@@ -387,14 +387,10 @@ class PostingSync:
         self.counts["still_unposted_in_connectwise"] = len(stuck)
 
 
-def posting_metadata(scope: SyncScope, out: dict[str, Any], label: str) -> dict[str, Any]:
-    from cz_dagster.assets.common import md_table
-
+def posting_metadata(out: dict[str, Any], label: str) -> dict[str, Any]:
     return {
-        "xero_organisation": scope.org_label,
         "unposted_seen": out["unposted_seen"],
         **{k: out[k] for k in ("posted", "skipped", "failed", "recovered", "deferred", "marked_posted",
                                "failed_in_connectwise", "still_unposted_in_connectwise")},
-        **scope.recorder.summary(),
         "moved": md_table(out["moved"], [label, "contact", "total", "xero_total", "how", "xero_id"]),
     }

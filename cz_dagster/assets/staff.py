@@ -3,25 +3,16 @@ email, employee identifier, then name; by hand with `cz map member`); the unmatc
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult
+from dagster import AssetKey
 
-from cz_dagster.assets.common import (
-    SyncScope,
-    connectwise,
-    md_table,
-    skipped_result,
-    sync_scope,
-    writer_asset,
-    writer_result,
-    xero,
-)
-from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.assets.common import FlowOutcome, SyncScope, connectwise, md_table, writer_asset, xero
+from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.xero import reads
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.sync.hashing import stable_hash
 from cz_dagster.sync.staff import match_members
-from cz_dagster.sync.vocabulary import MEMBER_EMPLOYEE, STAFF, Surface
+from cz_dagster.sync.vocabulary import MEMBER_EMPLOYEE, Surface
 
 STAFF_KEY = AssetKey(["xero", "staff"])
 MEMBER_KIND = MEMBER_EMPLOYEE
@@ -61,21 +52,12 @@ def sync_staff(scope: SyncScope, cw_res: ConnectWiseResource, xero_res: XeroReso
 
 @writer_asset(
     STAFF_KEY,
-    group=STAFF,
+    flow=Surface.STAFF,
     check="Every active member of this location maps to a Xero employee",
     description="Active ConnectWise members of the location -> Xero Payroll AU employees (email, employee "
                 "identifier, then name; `cz map member` by hand); the unmatched are reported, never invented.",
 )
-def staff(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
-          xero_api: XeroResource) -> MaterializeResult:
-    st = store.get()
-    with sync_scope(context, st, flow=Surface.STAFF) as scope:
-        if scope.disabled:
-            return skipped_result(context, scope, [Surface.STAFF])
-        out = sync_staff(scope, connectwise_api, xero_api)
-        metadata = {
-            "xero_organisation": scope.org_label,
-            **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
-            "mapping": md_table(out["rows"], ["member", "employee", "how", "detail"]),
-        }
-        return writer_result(context, scope, out["errors"], metadata, [Surface.STAFF])
+def staff(scope: SyncScope, connectwise_api: ConnectWiseResource, xero_api: XeroResource, _log: Any) -> FlowOutcome:
+    out = sync_staff(scope, connectwise_api, xero_api)
+    return FlowOutcome(out["errors"], {**{k: v for k, v in out.items() if isinstance(v, int)},
+                                       "mapping": md_table(out["rows"], ["member", "employee", "how", "detail"])})

@@ -5,21 +5,12 @@ rate mapping, else the employee's ordinary rate), tracked by location; re-runs u
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult
+from dagster import AssetKey
 from xero_python.api_client.serializer import serialize
 
-from cz_dagster.assets.common import (
-    SyncScope,
-    connectwise,
-    md_table,
-    skipped_result,
-    sync_scope,
-    writer_asset,
-    writer_result,
-    xero,
-)
+from cz_dagster.assets.common import FlowOutcome, SyncScope, connectwise, md_table, writer_asset, xero
 from cz_dagster.assets.staff import MEMBER_KIND, STAFF_KEY
-from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
+from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.xero import XeroApiError, XeroClient, reads, writes
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.mappings import Mappings
@@ -35,7 +26,7 @@ from cz_dagster.sync.timesheets import (
     entry_hours,
     grid,
 )
-from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TIME, WORK_TYPE_EARNINGS_RATE, Surface
+from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, WORK_TYPE_EARNINGS_RATE, Surface
 
 TIMESHEETS_KEY = AssetKey(["xero", "timesheets"])
 LOOKBACK_DAYS = 35
@@ -265,24 +256,17 @@ class TimesheetSync:
 
 @writer_asset(
     TIMESHEETS_KEY,
-    group=TIME,
+    flow=Surface.TIMESHEETS,
     deps=[STAFF_KEY, AssetKey(["xero", "earnings_rates"]), AssetKey(["xero", "payroll_calendars"])],
     check="No timesheet or time entry of this tenant-location sits in error",
     description="Approved ConnectWise time entries -> one DRAFT Xero Payroll AU timesheet per employee per pay "
                 "period (hours per day per earnings rate, tracked by location); re-runs update the same DRAFT.",
 )
-def timesheets(context: AssetExecutionContext, store: StoreResource, connectwise_api: ConnectWiseResource,
-               xero_api: XeroResource) -> MaterializeResult:
-    st = store.get()
-    with sync_scope(context, st, flow=Surface.TIMESHEETS) as scope:
-        if scope.disabled:
-            return skipped_result(context, scope, [Surface.TIMESHEETS])
-        out = TimesheetSync(scope, connectwise_api, xero_api, context.log).run()
-        metadata = {
-            "xero_organisation": scope.org_label,
-            **{k: v for k, v in out.items() if isinstance(v, int)}, **scope.recorder.summary(),
-            "moved": md_table(out["moved"], ["employee", "period", "hours", "how"]),
-        }
-        if out.get("note"):
-            metadata["note"] = out["note"]
-        return writer_result(context, scope, out["errors"], metadata, [Surface.TIMESHEETS])
+def timesheets(scope: SyncScope, connectwise_api: ConnectWiseResource, xero_api: XeroResource,
+               log: Any) -> FlowOutcome:
+    out = TimesheetSync(scope, connectwise_api, xero_api, log).run()
+    metadata = {**{k: v for k, v in out.items() if isinstance(v, int)},
+                "moved": md_table(out["moved"], ["employee", "period", "hours", "how"])}
+    if out.get("note"):
+        metadata["note"] = out["note"]
+    return FlowOutcome(out["errors"], metadata)

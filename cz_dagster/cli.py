@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from cz_dagster.store.crypto import SecretKeyError
+from cz_dagster.errors import CzError
 from cz_dagster.store.db import Location, Store, StoreError
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
@@ -23,7 +23,7 @@ from cz_dagster.sync.vocabulary import LOG_SURFACES, Surface
 def _store() -> Store:
     try:
         return Store(Settings.from_env())
-    except (StoreError, SecretKeyError, ValueError) as exc:
+    except (CzError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # database unreachable, bad URL: say which setting to look at
         raise click.ClickException(f"cannot open the store ({type(exc).__name__}: {exc}); check CZ_DATABASE_URL "

@@ -21,16 +21,16 @@ from dagster import (
     asset,
 )
 
+from cz_dagster.errors import ApiError, CzError, Retryable
 from cz_dagster.partitions import split_key, tenant_location
-from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError, ConnectWiseResource
+from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseResource
 from cz_dagster.resources.recorder import CallRecorder
-from cz_dagster.resources.retry import TransientError
 from cz_dagster.resources.store import StoreResource
-from cz_dagster.resources.xero import XeroApiError, XeroClient, XeroResource, no_organisation_message
-from cz_dagster.resources.xero.tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
+from cz_dagster.resources.xero import XeroClient, XeroResource, no_organisation_message
+from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError, Tenant
-from cz_dagster.store.leases import FlowLease, LeaseLost, busy_message
+from cz_dagster.store.leases import FlowLease, busy_message
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.sync.redact import redact_text
 from cz_dagster.sync.vocabulary import family_of_asset
@@ -70,7 +70,7 @@ def remember_tenant_secrets(recorder: CallRecorder, store: Store, tenant: str) -
         connection = XeroTokens(store, tenant).load()
         recorder.add_secret(connection.client_secret, *(str(connection.token.get(k) or "") for k in
                                                         ("access_token", "refresh_token", "id_token")))
-    except (XeroNotConnected, StoreError, SecretKeyError):
+    except (StoreError, SecretKeyError):  # XeroNotConnected is a StoreError
         pass  # nothing (more) to know; the flow reports what is missing
 
 
@@ -109,11 +109,11 @@ def sync_scope(context: AssetExecutionContext, store: Store, flow: str | None = 
         yield scope
         # retention: payloads past CZ_SYNC_LOG_RETENTION_DAYS go, a little at a time, with every run
         recorder.log.purge(store.settings.sync_log_retention_days)
-    except (XeroConnectionPaused, XeroNotConnected, StoreError, LeaseLost) as exc:
-        raise Failure(description=redact_text(str(exc), recorder.secrets), metadata=recorder.summary()) from None
-    except (TransientError, ConnectWiseError, XeroApiError) as exc:
+    except (ApiError, Retryable) as exc:  # an API's words: say which tenant-location met them
         raise Failure(description=redact_text(f"{context.partition_key}: {exc}", recorder.secrets),
                       metadata=recorder.summary()) from None
+    except CzError as exc:  # the product's own message, which names the tenant and location already
+        raise Failure(description=redact_text(str(exc), recorder.secrets), metadata=recorder.summary()) from None
     finally:
         if scope._cw is not None:
             scope._cw.close()

@@ -1,4 +1,5 @@
-"""Dagster resources wrapping the two APIs, the app database and (later) the mailer."""
+"""Dagster resources: the two APIs (``connectwise``, and ``xero/`` with everything else of Xero), the app
+database (``store``) and the SMTP mailer (``mailer``); the retry policy and the call recorder they share."""
 
 from cz_dagster.resources.connectwise import ConnectWiseResource
 from cz_dagster.resources.store import StoreResource

@@ -19,6 +19,7 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from cz_dagster.errors import ApiError
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_after
 from cz_dagster.store.db import Store, StoreError
@@ -32,7 +33,7 @@ _NEXT_RE = re.compile(r'<([^>]+)>;\s*rel="next"')
 _DOWN_IN_RUN: dict[tuple[str, str], str] = {}
 
 
-class ConnectWiseError(RuntimeError):
+class ConnectWiseError(ApiError):
     """A ConnectWise answer that is not a success and not worth retrying, with its error code and details."""
 
     def __init__(self, status: int, method: str, path: str, body: Any):

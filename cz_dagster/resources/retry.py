@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from cz_dagster.errors import Retryable
 
-class TransientError(Exception):
+
+class TransientError(Retryable):
     """A failure worth retrying; ``retry_after`` is the server's own advice in seconds, when it gave one."""
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):

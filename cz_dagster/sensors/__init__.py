@@ -1,1 +1,2 @@
-"""Sensors: the tenant registry -> dynamic partitions; later the dispatcher and the alerts."""
+"""Sensors: the tenant registry -> dynamic partitions (``tenants``), the per-tenant schedules (``dispatch``) and the
+alerts (``alerts``)."""

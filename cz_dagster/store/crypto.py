@@ -13,8 +13,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from cz_dagster.errors import RunFailure
 
-class SecretKeyError(RuntimeError):
+
+class SecretKeyError(RunFailure):
     """The keys are missing, malformed or do not decrypt what is stored."""
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect,
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from cz_dagster.errors import RunFailure
 from cz_dagster.store import schema as s
 from cz_dagster.store.crypto import Cipher, load_or_create_key_file, parse_keys
 from cz_dagster.store.settings import Settings
@@ -36,7 +37,7 @@ from cz_dagster.store.settings import Settings
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
-class StoreError(RuntimeError):
+class StoreError(RunFailure):
     """A configuration or lookup problem with a message meant for the person at the keyboard."""
 
 

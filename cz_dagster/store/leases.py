@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from cz_dagster.errors import RunFailure
 from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
 from cz_dagster.store.schema import utcnow
@@ -31,7 +32,7 @@ from cz_dagster.store.schema import utcnow
 HOST = socket.gethostname()[:255]
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(RunFailure):
     """Another run took this flow's lease over (ours expired): this run must write nothing more."""
 
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from cz_dagster.errors import RecordFailure
 from cz_dagster.sync.hashing import stable_hash
 
 CENT = Decimal("0.01")
@@ -24,7 +25,7 @@ def clean_text(value: Any) -> str:
     return CONTROL.sub("", str(value).replace("\t", " ")).strip()
 
 
-class RecordError(ValueError):
+class RecordError(RecordFailure):
     """A problem with one record, phrased for the finance person who has to fix it."""
 
 

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from cz_dagster.errors import RunFailure
 from cz_dagster.sync.vocabulary import DEFAULT_CRONS, FAMILIES  # noqa: F401 - re-exported: spelled there
 
 
-class ScheduleError(ValueError):
+class ScheduleError(RunFailure, ValueError):
     """An invalid family or cron string, said plainly."""
 
 

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from cz_dagster.errors import RecordFailure
+
 TIME_STATUSES = ("Open", "Rejected", "PendingApproval", "ErrorsCorrected", "PendingProjectApproval",
                  "ApprovedByTierOne", "RejectBySecondTier", "ApprovedByTierTwo", "ReadyToBill", "Billed",
                  "WrittenOff", "BilledAgreement")
@@ -25,7 +27,7 @@ DEFAULT_PAYROLL_STATUSES = ("ApprovedByTierTwo", "ReadyToBill", "Billed", "Bille
 PERIOD_DAYS = {"WEEKLY": 7, "FORTNIGHTLY": 14, "FOURWEEKLY": 28}
 
 
-class PeriodError(ValueError):
+class PeriodError(RecordFailure):
     """A date has no pay period in the employee's calendar; the message says why."""
 
 

@@ -23,6 +23,7 @@ from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import ApiException, HTTPStatusException, RateLimitException
 from xero_python.payrollau import PayrollAuApi
 
+from cz_dagster.errors import ApiError, Deferred
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_after
 from cz_dagster.resources.xero.pacer import XeroPacer
@@ -34,7 +35,7 @@ T = TypeVar("T")
 SDK_TOKEN_FIELDS = ("access_token", "scope", "expires_in", "token_type", "expires_at", "refresh_token", "id_token")
 
 
-class XeroApiError(RuntimeError):
+class XeroApiError(ApiError):
     """A Xero answer that is neither success nor transient; ``data`` is the parsed JSON body when there is one."""
 
     def __init__(self, status: int | None, message: str, data: Any = None):
@@ -47,7 +48,7 @@ class XeroMalformedAnswer(XeroApiError):
     whatever the call may have written is unknown, so the caller treats it as an answer never heard."""
 
 
-class XeroDailyLimitReached(RuntimeError):
+class XeroDailyLimitReached(Deferred):
     """The organisation's daily call budget is spent: stop cleanly, the rest waits for tomorrow's runs."""
 
 

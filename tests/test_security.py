@@ -19,8 +19,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cz_dagster.sensors.alerts import run_failure_alerts, send_daily, send_error_summaries
 from cz_dagster.store import schema as s
-from cz_dagster.store.db import Store, scram_verifier
+from cz_dagster.store.db import Store
 from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.provision import scram_verifier
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.store.xero_tokens import XeroTokens

@@ -10,12 +10,7 @@ pg_hba.conf must let the tenant roles log in with a password to their databases.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
-import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,12 +20,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cz_dagster.store import schema as s
 from cz_dagster.store.crypto import Cipher, load_or_create_key_file, parse_keys
+from cz_dagster.store.provision import provision_tenant_database
 from cz_dagster.store.settings import Settings
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -63,30 +59,6 @@ def normalise_pg_url(url: str) -> str:
     if not parsed.drivername.startswith("postgresql"):
         raise StoreError(f"CZ_DATABASE_URL must be a PostgreSQL URL, not {parsed.drivername}")
     return parsed.render_as_string(hide_password=False)
-
-
-def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
-    """The SCRAM-SHA-256 verifier PostgreSQL would store for ``password`` (RFC 5802/7677): CREATE ROLE is given
-    this, so the password itself never reaches the server, its statement log or pg_stat_statements."""
-    salt = os.urandom(16) if salt is None else salt
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-
-    def b64(raw: bytes) -> str:
-        return base64.b64encode(raw).decode()
-
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
-
-
-def tenant_role_name(database: str) -> str:
-    """``<database>_role``, shortened with a digest when it would pass PostgreSQL's 63-byte identifier limit
-    (the server would truncate it silently, and later look-ups by the full name would miss)."""
-    name = f"{database}_role"
-    if len(name.encode()) <= 63:
-        return name
-    digest = hashlib.sha256(database.encode()).hexdigest()[:10]
-    return f"{database.encode()[:47].decode(errors='ignore')}_{digest}_role"
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -223,71 +195,18 @@ class Store:
         if row is None:
             self.tenant(slug)  # raises the unknown-tenant message
         if row is None or not (row.db_role and row.db_password_enc):
-            role, password = self._provision_tenant_database(slug)
+            role, password = self._provision(slug)
         else:
             role, password = row.db_role, self.cipher.decrypt(row.db_password_enc)
         return self._pg_url.set(database=self._tenant_db_name(slug), username=role, password=password)
 
-    def _provision_tenant_database(self, slug: str) -> tuple[str, str]:
-        """PostgreSQL: make the tenant's database and its login role, the role the owner of the database and of
-        its tables, the database closed to everyone else (PUBLIC), and the role's password stored encrypted.
-
-        Idempotent, and run both by ``add_tenant`` and lazily by ``tenant_engine`` for a tenant whose database
-        predates roles (it and its tables then belong to the control user): the upgrade needs no manual step and
-        no downtime. The password is stored last, so a tenant with one is fully provisioned."""
+    def _provision(self, slug: str) -> tuple[str, str]:
         assert self._pg_url is not None
-        db = self._tenant_db_name(slug)
-        admin = create_engine(self._pg_url, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                q = conn.dialect.identifier_preparer.quote_identifier
-                conn.execute(text("SELECT pg_advisory_lock(hashtext(:n))"), {"n": db})  # one process at a time
-                try:
-                    row = conn.execute(select(s.tenants.c.db_role, s.tenants.c.db_password_enc)
-                                       .where(s.tenants.c.slug == slug)).first()
-                    if row is not None and row.db_role and row.db_password_enc:  # another process just did it
-                        return row.db_role, self.cipher.decrypt(row.db_password_enc)
-                    if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db}).first():
-                        conn.exec_driver_sql(f"CREATE DATABASE {q(db)}")
-                    role, password = tenant_role_name(db), secrets.token_urlsafe(32)
-                    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
-                    conn.exec_driver_sql(f"{'ALTER' if exists else 'CREATE'} ROLE {q(role)} LOGIN "
-                                         "NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %(v)s",
-                                         {"v": scram_verifier(password)})
-                    if not conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
-                        # a non-superuser may hand a database to a role only when it is a member of that role
-                        conn.exec_driver_sql(f"GRANT {q(role)} TO CURRENT_USER")
-                    conn.exec_driver_sql(f"REVOKE ALL ON DATABASE {q(db)} FROM PUBLIC")
-                    conn.exec_driver_sql(f"GRANT CONNECT, TEMPORARY ON DATABASE {q(db)} TO {q(role)}")
-                    conn.exec_driver_sql(f"ALTER DATABASE {q(db)} OWNER TO {q(role)}")
-                    self._hand_tables_to(db, role)
-                    conn.execute(s.tenants.update().where(s.tenants.c.slug == slug).values(
-                        db_role=role, db_password_enc=self.cipher.encrypt(password)))
-                    return role, password
-                finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": db})
-        finally:
-            admin.dispose()
-
-    def _hand_tables_to(self, db: str, role: str) -> None:
-        """Tables made before the tenant had a role belong to the control user: give them to the role."""
-        assert self._pg_url is not None
-        engine = create_engine(self._pg_url.set(database=db), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                q = conn.dialect.identifier_preparer.quote_identifier
-                tables = conn.execute(text(
-                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
-                    "AND pg_get_userbyid(c.relowner) <> :r"), {"r": role}).scalars().all()
-                for table in tables:  # their sequences and indexes follow
-                    conn.exec_driver_sql(f"ALTER TABLE public.{q(table)} OWNER TO {q(role)}")
-        finally:
-            engine.dispose()
+        return provision_tenant_database(self._pg_url, slug, self._tenant_db_name(slug), lambda: self.cipher)
 
     def _create_tenant_database(self, slug: str) -> None:
         if self._pg_url is not None:
-            self._provision_tenant_database(slug)
+            self._provision(slug)
         s.tenant_metadata.create_all(self.tenant_engine(slug))
 
     def ensure_tenant_tables(self, slug: str, tables: list[Table]) -> None:

@@ -14,6 +14,7 @@ import click
 
 from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError
+from cz_dagster.store.schedules import Schedules
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.sync import vocabulary
@@ -121,7 +122,7 @@ def _tenant_view(store: Store, slug: str) -> dict:
 
     t = store.tenant(slug)
     connection = _connection(store, slug)
-    custom = store.schedules(slug)
+    custom = Schedules(store, slug).all()
     creds = store.get_secret(slug, "connectwise") or {}
     return {
         "tenant": t.slug, "name": t.name, "enabled": t.enabled, "timezone": t.timezone,
@@ -329,7 +330,7 @@ def schedule_set(tenant_slug: str, family: str, cron: str) -> None:
     except ScheduleError as exc:
         raise click.BadParameter(str(exc)) from None
     store = _store()
-    store.set_schedule(tenant_slug, family, cron)
+    Schedules(store, tenant_slug).put(family, cron)
     click.echo(f"{tenant_slug} {family}: {cron} ({store.tenant(tenant_slug).timezone})")
 
 
@@ -341,7 +342,7 @@ def schedule_show(tenant_slug: str) -> None:
 
     store = _store()
     tenant = store.tenant(tenant_slug)
-    custom = store.schedules(tenant_slug)
+    custom = Schedules(store, tenant_slug).all()
     for family, default in DEFAULT_CRONS.items():
         cron = custom.get(family, default)
         nxt = next_tick(cron, tenant.timezone, datetime.now(UTC))

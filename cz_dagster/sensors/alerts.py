@@ -25,6 +25,7 @@ from cz_dagster.resources.mailer import SmtpResource
 from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.ledger import errors_for_location
+from cz_dagster.store.schedules import Schedules
 from cz_dagster.store.xero_tokens import XeroTokens
 from cz_dagster.sync import emails
 from cz_dagster.sync.schedule import DEFAULT_CRONS, ticks_back
@@ -153,7 +154,7 @@ def send_stale(store: Store, mailer: SmtpResource, instance: DagsterInstance, no
         recipients = store.recipients(tenant.slug)
         if not tenant.enabled or not recipients:
             continue
-        crons = {**DEFAULT_CRONS, **store.schedules(tenant.slug)}
+        crons = {**DEFAULT_CRONS, **Schedules(store, tenant.slug).all()}
         with store.control.connect() as conn:
             created = dict(conn.execute(select(s.locations.c.slug, s.locations.c.created_at)
                                         .where(s.locations.c.tenant == tenant.slug)).all())

@@ -329,22 +329,6 @@ class Store:
         enabled = {t.slug for t in self.tenants() if t.enabled}
         return [loc.partition_key for loc in self.locations() if loc.enabled and loc.tenant in enabled]
 
-    # -- schedules -------------------------------------------------------------------------------------------
-    def set_schedule(self, tenant: str, family: str, cron: str) -> None:
-        self.tenant(tenant)
-        with self.control.begin() as conn:
-            updated = conn.execute(s.schedules.update().where(
-                s.schedules.c.tenant == tenant, s.schedules.c.family == family).values(cron=cron))
-            if updated.rowcount == 0:
-                conn.execute(s.schedules.insert().values(tenant=tenant, family=family, cron=cron))
-
-    def schedules(self, tenant: str) -> dict[str, str]:
-        """The tenant's cron per family (only those set; callers fill in the defaults)."""
-        with self.control.connect() as conn:
-            rows = conn.execute(select(s.schedules.c.family, s.schedules.c.cron)
-                                .where(s.schedules.c.tenant == tenant)).all()
-        return {family: cron for family, cron in rows}
-
     # -- notifications ---------------------------------------------------------------------------------------
     def set_recipients(self, tenant: str, recipients: list[str]) -> None:
         self.tenant(tenant)

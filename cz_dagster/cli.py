@@ -14,6 +14,7 @@ import click
 
 from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError
+from cz_dagster.store.recipients import Recipients
 from cz_dagster.store.schedules import Schedules
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
@@ -131,7 +132,7 @@ def _tenant_view(store: Store, slug: str) -> dict:
         "xero": {"connection": connection, "api_url": t.xero_api_url},
         "payroll_statuses": t.payroll_statuses or "default",
         "schedules": {f: {"cron": custom.get(f, c), "default": f not in custom} for f, c in DEFAULT_CRONS.items()},
-        "alert_recipients": store.recipients(slug),
+        "alert_recipients": Recipients(store, slug).all(),
         "locations": [_location_view(loc, t.timezone, connection) for loc in store.locations(slug)],
     }
 
@@ -410,7 +411,7 @@ def notify_set(tenant_slug: str, emails_: tuple[str, ...]) -> None:
     bad = [e for e in emails_ if not re.fullmatch(r"[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+", e)]
     if bad:
         raise click.BadParameter(f"not an email address: {', '.join(bad)}", param_hint="--email")
-    _store().set_recipients(tenant_slug, list(dict.fromkeys(emails_)))
+    Recipients(_store(), tenant_slug).replace(list(dict.fromkeys(emails_)))
     click.echo(f"{tenant_slug}: alerts go to {', '.join(dict.fromkeys(emails_))}")
 
 

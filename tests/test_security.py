@@ -22,6 +22,7 @@ from cz_dagster.store import schema as s
 from cz_dagster.store.db import Store
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.provision import scram_verifier
+from cz_dagster.store.recipients import Recipients
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.store.xero_tokens import XeroTokens
@@ -264,7 +265,7 @@ def test_no_secret_when_calls_fail(demo_env, smtp, caplog, capfd):  # noqa: F811
     log, metadata, Python logs or the alert emails."""
     inbox, mailer = smtp
     store, sandbox = demo_env.store, demo_env.sandbox
-    store.set_recipients("demo", ["finance@msp.example"])
+    Recipients(store, "demo").replace(["finance@msp.example"])
     caplog.set_level(logging.DEBUG)
     tokens = XeroTokens(store, "demo").load().token
 

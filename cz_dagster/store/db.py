@@ -329,40 +329,6 @@ class Store:
         enabled = {t.slug for t in self.tenants() if t.enabled}
         return [loc.partition_key for loc in self.locations() if loc.enabled and loc.tenant in enabled]
 
-    # -- notifications ---------------------------------------------------------------------------------------
-    def set_recipients(self, tenant: str, recipients: list[str]) -> None:
-        self.tenant(tenant)
-        value = ",".join(recipients)
-        with self.control.begin() as conn:
-            updated = conn.execute(s.notification_prefs.update().where(s.notification_prefs.c.tenant == tenant)
-                                   .values(recipients=value))
-            if updated.rowcount == 0:
-                conn.execute(s.notification_prefs.insert().values(tenant=tenant, recipients=value))
-
-    def recipients(self, tenant: str) -> list[str]:
-        with self.control.connect() as conn:
-            row = conn.execute(select(s.notification_prefs.c.recipients)
-                               .where(s.notification_prefs.c.tenant == tenant)).first()
-        return [r for r in (row[0] if row else "").split(",") if r]
-
-    def last_alert(self, tenant: str, kind: str, key: str | None = None) -> datetime | None:
-        query = select(s.alerts_sent.c.sent_at).where(s.alerts_sent.c.tenant == tenant, s.alerts_sent.c.kind == kind)
-        if key is not None:
-            query = query.where(s.alerts_sent.c.key == key)
-        with self.control.connect() as conn:
-            row = conn.execute(query.order_by(s.alerts_sent.c.sent_at.desc()).limit(1)).first()
-        return row[0] if row else None
-
-    def claim_alert(self, tenant: str, kind: str, key: str, recipients: list[str]) -> bool:
-        """Record that an alert is being sent; False when it already was (so each is sent at most once)."""
-        try:
-            with self.control.begin() as conn:
-                conn.execute(s.alerts_sent.insert().values(tenant=tenant, kind=kind, key=key,
-                                                           recipients=",".join(recipients)))
-            return True
-        except IntegrityError:
-            return False
-
     # -- secrets ---------------------------------------------------------------------------------------------
     def put_secret(self, tenant: str, name: str, value: dict[str, Any]) -> None:
         self.tenant(tenant)

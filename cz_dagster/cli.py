@@ -16,6 +16,7 @@ from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError
 from cz_dagster.store.recipients import Recipients
 from cz_dagster.store.schedules import Schedules
+from cz_dagster.store.secrets import Secrets, rotate_keys
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.sync import vocabulary
@@ -124,7 +125,7 @@ def _tenant_view(store: Store, slug: str) -> dict:
     t = store.tenant(slug)
     connection = _connection(store, slug)
     custom = Schedules(store, slug).all()
-    creds = store.get_secret(slug, "connectwise") or {}
+    creds = Secrets(store, slug).get("connectwise") or {}
     return {
         "tenant": t.slug, "name": t.name, "enabled": t.enabled, "timezone": t.timezone,
         "connectwise": {"site": t.cw_url, "company_id": t.cw_company_id, "codebase": t.cw_codebase,
@@ -272,8 +273,8 @@ def cw_credentials(tenant_slug: str, site: str, company: str, public_key: str, p
         raise click.BadParameter("give the site as a URL, e.g. https://api-au.myconnectwise.net", param_hint="--site")
     store = _store()
     store.update_tenant(tenant_slug, cw_url=site.rstrip("/"), cw_company_id=company, cw_codebase=codebase)
-    store.put_secret(tenant_slug, "connectwise",
-                     {"public_key": public_key, "private_key": private_key, "client_id": client_id})
+    Secrets(store, tenant_slug).put(
+        "connectwise", {"public_key": public_key, "private_key": private_key, "client_id": client_id})
     click.echo(f"ConnectWise credentials stored for {tenant_slug} (encrypted)")
 
 
@@ -471,7 +472,7 @@ def keys_rotate() -> None:
     store = _store()
     if store.settings.secret_keys is None or "," not in store.settings.secret_keys:
         raise click.ClickException("set CZ_SECRET_KEYS to 'new,old' (the new key first) before rotating")
-    for tenant_slug, n in store.rotate_keys().items():
+    for tenant_slug, n in rotate_keys(store).items():
         click.echo(f"{tenant_slug}: {n} secret(s) re-encrypted under the new key")
 
 

@@ -23,6 +23,7 @@ from cz_dagster.store.db import Store
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.provision import scram_verifier
 from cz_dagster.store.recipients import Recipients
+from cz_dagster.store.secrets import Secrets
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.store.xero_tokens import XeroTokens
@@ -107,7 +108,7 @@ def test_tenant_engine_reaches_only_its_own_database(store_env):
 def test_role_password_encrypted_and_only_its_verifier_on_the_server(store_env):
     store = store_env.store
     store.add_tenant("acme", "Acme")
-    store.put_secret("acme", "connectwise", {"private_key": "PRIVATE-at-rest"})
+    Secrets(store, "acme").put("connectwise", {"private_key": "PRIVATE-at-rest"})
     if store.backend == "sqlite":
         assert _role(store, "acme") is None
         store.dispose()
@@ -137,7 +138,7 @@ def test_tenant_made_before_roles_gets_one_on_first_use(store_env):
         pytest.skip("roles are PostgreSQL's")
     store = store_env.store
     store.add_tenant("acme", "Acme")
-    store.put_secret("acme", "connectwise", {"private_key": "kept"})
+    Secrets(store, "acme").put("connectwise", {"private_key": "kept"})
     role, db = _role(store, "acme"), store.tenant_engine("acme").url.database
     store.dispose()
     admin_url = make_url(store_env.settings.database_url)
@@ -156,7 +157,7 @@ def test_tenant_made_before_roles_gets_one_on_first_use(store_env):
         conn.exec_driver_sql(f'DROP ROLE "{role}"')
 
     upgraded = _reopen(store_env)  # adds the columns; the role is made on first use
-    assert upgraded.get_secret("acme", "connectwise") == {"private_key": "kept"}
+    assert Secrets(upgraded, "acme").get("connectwise") == {"private_key": "kept"}
     upgraded.set_cursor("acme", "perth", "after-upgrade", "ok")
     with upgraded.tenant_engine("acme").connect() as conn:
         assert conn.execute(text("SELECT current_user")).scalar() == role
@@ -204,7 +205,7 @@ def test_key_rotation_without_downtime(store_env):
     store = store_env.store
     _two_tenants(store)
     for slug in ("one", "two"):
-        store.put_secret(slug, "connectwise", {"private_key": f"priv-{slug}"})
+        Secrets(store, slug).put("connectwise", {"private_key": f"priv-{slug}"})
         XeroTokens(store, slug).save("cid", f"csecret-{slug}", {
             "access_token": f"at-{slug}", "refresh_token": f"rt-{slug}", "expires_in": 1800,
             "token_type": "Bearer", "scope": "x"})
@@ -212,7 +213,7 @@ def test_key_rotation_without_downtime(store_env):
 
     def reads_everything(st: Store) -> None:
         for slug in ("one", "two"):
-            assert st.get_secret(slug, "connectwise") == {"private_key": f"priv-{slug}"}
+            assert Secrets(st, slug).get("connectwise") == {"private_key": f"priv-{slug}"}
             assert XeroTokens(st, slug).load().token["refresh_token"] == f"rt-{slug}"
             assert st.get_cursor(slug, "perth", "marker") == f"ROW-OF-{slug.upper()}"
 

@@ -329,47 +329,6 @@ class Store:
         enabled = {t.slug for t in self.tenants() if t.enabled}
         return [loc.partition_key for loc in self.locations() if loc.enabled and loc.tenant in enabled]
 
-    # -- secrets ---------------------------------------------------------------------------------------------
-    def put_secret(self, tenant: str, name: str, value: dict[str, Any]) -> None:
-        self.tenant(tenant)
-        enc = self.cipher.encrypt_json(value)
-        with self.tenant_tx(tenant) as conn:
-            updated = conn.execute(s.secrets.update().where(s.secrets.c.name == name).values(value_enc=enc))
-            if updated.rowcount == 0:
-                conn.execute(s.secrets.insert().values(name=name, value_enc=enc))
-
-    def get_secret(self, tenant: str, name: str) -> dict[str, Any] | None:
-        with self.tenant_engine(tenant).connect() as conn:
-            row = conn.execute(select(s.secrets.c.value_enc).where(s.secrets.c.name == name)).first()
-        return None if row is None else self.cipher.decrypt_json(row[0])
-
-    def rotate_keys(self) -> dict[str, int]:
-        """Re-encrypt every stored secret under the newest key of CZ_SECRET_KEYS (MultiFernet.rotate), one
-        tenant transaction at a time; syncs keep running meanwhile since every listed key still decrypts.
-        The tenants' database-role passwords (control database) are re-encrypted too, not counted."""
-        with self.control.begin() as conn:
-            for slug, enc in conn.execute(select(s.tenants.c.slug, s.tenants.c.db_password_enc)
-                                          .where(s.tenants.c.db_password_enc.is_not(None))).all():
-                conn.execute(s.tenants.update().where(s.tenants.c.slug == slug)
-                             .values(db_password_enc=self.cipher.rotate(enc)))
-        counts: dict[str, int] = {}
-        for tenant in self.tenants():
-            n = 0
-            with self.tenant_tx(tenant.slug) as conn:
-                for name, value in conn.execute(select(s.secrets.c.name, s.secrets.c.value_enc)).all():
-                    conn.execute(s.secrets.update().where(s.secrets.c.name == name)
-                                 .values(value_enc=self.cipher.rotate(value)))
-                    n += 1
-                for cid, secret, token in conn.execute(select(s.xero_connections.c.id,
-                                                              s.xero_connections.c.client_secret_enc,
-                                                              s.xero_connections.c.token_enc)).all():
-                    conn.execute(s.xero_connections.update().where(s.xero_connections.c.id == cid).values(
-                        client_secret_enc=self.cipher.rotate(secret),
-                        token_enc=self.cipher.rotate(token) if token else token))
-                    n += 2 if token else 1
-            counts[tenant.slug] = n
-        return counts
-
     # -- cursors ---------------------------------------------------------------------------------------------
     def get_cursor(self, tenant: str, location: str, name: str) -> str | None:
         with self.tenant_engine(tenant).connect() as conn:

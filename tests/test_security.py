@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cz_dagster.sensors.alerts import run_failure_alerts, send_daily, send_error_summaries
 from cz_dagster.store import schema as s
+from cz_dagster.store.cursors import Cursors
 from cz_dagster.store.db import Store
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.provision import scram_verifier
@@ -55,7 +56,7 @@ def _files_bytes(directory: Path) -> bytes:
 def _two_tenants(store: Store) -> None:
     for slug in ("one", "two"):
         store.add_tenant(slug, slug.title())
-        store.set_cursor(slug, "perth", "marker", f"ROW-OF-{slug.upper()}")
+        Cursors(store, slug, "perth").put("marker", f"ROW-OF-{slug.upper()}")
 
 
 # -- isolation -------------------------------------------------------------------------------------------------
@@ -63,8 +64,8 @@ def test_tenant_engine_reaches_only_its_own_database(store_env):
     store = store_env.store
     _two_tenants(store)
     one = store.tenant_engine("one")
-    assert store.get_cursor("one", "perth", "marker") == "ROW-OF-ONE"
-    assert store.get_cursor("two", "perth", "marker") == "ROW-OF-TWO"
+    assert Cursors(store, "one", "perth").get("marker") == "ROW-OF-ONE"
+    assert Cursors(store, "two", "perth").get("marker") == "ROW-OF-TWO"
     with one.connect() as conn:
         assert conn.execute(text("SELECT value FROM cursors")).scalars().all() == ["ROW-OF-ONE"]
     if store.backend == "sqlite":
@@ -85,7 +86,7 @@ def test_tenant_engine_reaches_only_its_own_database(store_env):
         conn.execute(text("INSERT INTO cursors (location, name, value, updated_at) "
                           "VALUES ('perth', 'written', 'x', now())"))
         conn.execute(text("CREATE TEMP TABLE scratch (x int)"))  # TEMP is granted
-    assert store.get_cursor("one", "perth", "written") == "x"
+    assert Cursors(store, "one", "perth").get("written") == "x"
 
     # one's own credentials against two's database, and the control database
     two_db = store.tenant_engine("two").url.database
@@ -158,7 +159,7 @@ def test_tenant_made_before_roles_gets_one_on_first_use(store_env):
 
     upgraded = _reopen(store_env)  # adds the columns; the role is made on first use
     assert Secrets(upgraded, "acme").get("connectwise") == {"private_key": "kept"}
-    upgraded.set_cursor("acme", "perth", "after-upgrade", "ok")
+    Cursors(upgraded, "acme", "perth").put("after-upgrade", "ok")
     with upgraded.tenant_engine("acme").connect() as conn:
         assert conn.execute(text("SELECT current_user")).scalar() == role
     with tenant_admin.connect() as conn:
@@ -184,7 +185,7 @@ def test_control_user_without_superuser(pg_server_url, tmp_path):
         _two_tenants(store)
         with store.tenant_engine("one").connect() as conn:
             assert conn.execute(text("SELECT current_user")).scalar() == _role(store, "one")
-        assert store.get_cursor("two", "perth", "marker") == "ROW-OF-TWO"
+        assert Cursors(store, "two", "perth").get("marker") == "ROW-OF-TWO"
     finally:
         store.dispose()
         drop_databases(pg_server_url, name)
@@ -215,7 +216,7 @@ def test_key_rotation_without_downtime(store_env):
         for slug in ("one", "two"):
             assert Secrets(st, slug).get("connectwise") == {"private_key": f"priv-{slug}"}
             assert XeroTokens(st, slug).load().token["refresh_token"] == f"rt-{slug}"
-            assert st.get_cursor(slug, "perth", "marker") == f"ROW-OF-{slug.upper()}"
+            assert Cursors(st, slug, "perth").get("marker") == f"ROW-OF-{slug.upper()}"
 
     both = _reopen(store_env, f"{new},{old}")
     reads_everything(both)  # a long-running process, already on new,old, with engines open

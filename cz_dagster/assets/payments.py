@@ -30,6 +30,7 @@ from cz_dagster.assets.posting import status_name
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
 from cz_dagster.store import schema as s
+from cz_dagster.store.cursors import Cursors
 from cz_dagster.store.ledger import OPEN_STATES, Ledger
 from cz_dagster.store.schema import utcnow
 from cz_dagster.sync.payments import (
@@ -77,7 +78,7 @@ class PaymentSync:
 
     def fetch(self) -> list[XeroPayment]:
         store, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
-        raw_cursor = store.get_cursor(t, loc, CURSOR)
+        raw_cursor = Cursors(store, t, loc).get(CURSOR)
         since = datetime.fromisoformat(raw_cursor) - OVERLAP if raw_cursor else None
         xc = xero(self.scope, self.xero_res)
         out: list[XeroPayment] = []
@@ -140,7 +141,7 @@ class PaymentSync:
         latest = max((p.updated for p in payments if p.updated is not None), default=None)
         if latest is not None:
             latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
-            self.scope.store.set_cursor(self.scope.tenant.slug, self.scope.location.slug, CURSOR, latest.isoformat())
+            Cursors(self.scope.store, self.scope.tenant.slug, self.scope.location.slug).put(CURSOR, latest.isoformat())
         return self.result()
 
     def result(self) -> dict[str, Any]:

@@ -329,20 +329,6 @@ class Store:
         enabled = {t.slug for t in self.tenants() if t.enabled}
         return [loc.partition_key for loc in self.locations() if loc.enabled and loc.tenant in enabled]
 
-    # -- cursors ---------------------------------------------------------------------------------------------
-    def get_cursor(self, tenant: str, location: str, name: str) -> str | None:
-        with self.tenant_engine(tenant).connect() as conn:
-            row = conn.execute(select(s.cursors.c.value).where(
-                s.cursors.c.location == location, s.cursors.c.name == name)).first()
-        return None if row is None else row[0]
-
-    def set_cursor(self, tenant: str, location: str, name: str, value: str) -> None:
-        with self.tenant_tx(tenant) as conn:
-            updated = conn.execute(s.cursors.update().where(
-                s.cursors.c.location == location, s.cursors.c.name == name).values(value=value))
-            if updated.rowcount == 0:
-                conn.execute(s.cursors.insert().values(location=location, name=name, value=value))
-
 
 def open_store(settings: Settings | None = None) -> Store:
     return Store(settings)

@@ -1,4 +1,9 @@
-"""Engines for the control database and the per-tenant databases, and the operations on them.
+"""Engines for the control database and the per-tenant databases, and the registry of tenants and locations.
+
+What is kept for a tenant lives in one repository per table beside this module (``schedules``, ``recipients``,
+``alerts``, ``secrets``, ``cursors``, ``mappings``, ``ledger``, ...), each a small class built on a ``Store``, a
+tenant and, where rows are per location, a location; the PostgreSQL provisioning of a tenant's database and role
+is in ``provision``.
 
 PostgreSQL when ``CZ_DATABASE_URL`` names a server's control database (each tenant gets its own database on
 that server, ``<control db>_t_<slug>``, owned by and reached only as the tenant's own login role
@@ -118,7 +123,8 @@ class Location:
 
 
 class Store:
-    """One process's handle on the app databases; engines are created lazily and cached."""
+    """One process's handle on the app databases (engines created lazily and cached) and on the tenant/location
+    registry every repository and run starts from."""
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.from_env()

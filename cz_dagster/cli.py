@@ -14,6 +14,9 @@ import click
 
 from cz_dagster.errors import CzError
 from cz_dagster.store.db import Location, Store, StoreError
+from cz_dagster.store.recipients import Recipients
+from cz_dagster.store.schedules import Schedules
+from cz_dagster.store.secrets import Secrets, rotate_keys
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_dagster.sync import vocabulary
@@ -122,8 +125,8 @@ def _tenant_view(store: Store, slug: str) -> dict:
 
     t = store.tenant(slug)
     connection = _connection(store, slug)
-    custom = store.schedules(slug)
-    creds = store.get_secret(slug, "connectwise") or {}
+    custom = Schedules(store, slug).all()
+    creds = Secrets(store, slug).get("connectwise") or {}
     return {
         "tenant": t.slug, "name": t.name, "enabled": t.enabled, "timezone": t.timezone,
         "connectwise": {"site": t.cw_url, "company_id": t.cw_company_id, "codebase": t.cw_codebase,
@@ -131,7 +134,7 @@ def _tenant_view(store: Store, slug: str) -> dict:
         "xero": {"connection": connection, "api_url": t.xero_api_url},
         "payroll_statuses": t.payroll_statuses or "default",
         "schedules": {f: {"cron": custom.get(f, c), "default": f not in custom} for f, c in DEFAULT_CRONS.items()},
-        "alert_recipients": store.recipients(slug),
+        "alert_recipients": Recipients(store, slug).all(),
         "locations": [_location_view(loc, t.timezone, connection) for loc in store.locations(slug)],
     }
 
@@ -271,8 +274,8 @@ def cw_credentials(tenant_slug: str, site: str, company: str, public_key: str, p
         raise click.BadParameter("give the site as a URL, e.g. https://api-au.myconnectwise.net", param_hint="--site")
     store = _store()
     store.update_tenant(tenant_slug, cw_url=site.rstrip("/"), cw_company_id=company, cw_codebase=codebase)
-    store.put_secret(tenant_slug, "connectwise",
-                     {"public_key": public_key, "private_key": private_key, "client_id": client_id})
+    Secrets(store, tenant_slug).put(
+        "connectwise", {"public_key": public_key, "private_key": private_key, "client_id": client_id})
     click.echo(f"ConnectWise credentials stored for {tenant_slug} (encrypted)")
 
 
@@ -330,7 +333,7 @@ def schedule_set(tenant_slug: str, family: str, cron: str) -> None:
     except ScheduleError as exc:
         raise click.BadParameter(str(exc)) from None
     store = _store()
-    store.set_schedule(tenant_slug, family, cron)
+    Schedules(store, tenant_slug).put(family, cron)
     click.echo(f"{tenant_slug} {family}: {cron} ({store.tenant(tenant_slug).timezone})")
 
 
@@ -342,7 +345,7 @@ def schedule_show(tenant_slug: str) -> None:
 
     store = _store()
     tenant = store.tenant(tenant_slug)
-    custom = store.schedules(tenant_slug)
+    custom = Schedules(store, tenant_slug).all()
     for family, default in DEFAULT_CRONS.items():
         cron = custom.get(family, default)
         nxt = next_tick(cron, tenant.timezone, datetime.now(UTC))
@@ -410,7 +413,7 @@ def notify_set(tenant_slug: str, emails_: tuple[str, ...]) -> None:
     bad = [e for e in emails_ if not re.fullmatch(r"[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+", e)]
     if bad:
         raise click.BadParameter(f"not an email address: {', '.join(bad)}", param_hint="--email")
-    _store().set_recipients(tenant_slug, list(dict.fromkeys(emails_)))
+    Recipients(_store(), tenant_slug).replace(list(dict.fromkeys(emails_)))
     click.echo(f"{tenant_slug}: alerts go to {', '.join(dict.fromkeys(emails_))}")
 
 
@@ -470,7 +473,7 @@ def keys_rotate() -> None:
     store = _store()
     if store.settings.secret_keys is None or "," not in store.settings.secret_keys:
         raise click.ClickException("set CZ_SECRET_KEYS to 'new,old' (the new key first) before rotating")
-    for tenant_slug, n in store.rotate_keys().items():
+    for tenant_slug, n in rotate_keys(store).items():
         click.echo(f"{tenant_slug}: {n} secret(s) re-encrypted under the new key")
 
 

@@ -22,6 +22,7 @@ from cz_dagster.sensors.alerts import (
     send_run_failure,
 )
 from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.recipients import Recipients
 from cz_dagster.store.synclog import SyncLog
 from cz_sandbox import demo
 from tests.dagster_helpers import run_assets
@@ -143,7 +144,7 @@ def test_stale_family_alert_once(demo_env, smtp):
 
     inbox, mailer = smtp
     store = demo_env.store
-    store.set_recipients("demo", ["ops@msp.example"])
+    Recipients(store, "demo").replace(["ops@msp.example"])
     instance = DagsterInstance.ephemeral()
     run_assets(demo_env.store_env, MONEY, ADL, instance=instance)
     now = datetime.now(UTC)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from cz_dagster.cli import main
 from cz_dagster.resources.xero.tokens import XeroTokens
+from cz_dagster.store.secrets import Secrets
 from cz_dagster.store.synclog import SyncLog
 from cz_sandbox import demo
 
@@ -41,7 +42,7 @@ def test_onboarding_and_errors(store_env):
     r = cz(store_env, "connectwise", "credentials", "--tenant", "acme", "--site", "https://api-au.myconnectwise.net",
            "--company", "acme", "--public-key", "pub", "--private-key", "priv-123", "--client-id", "cid")
     assert r.exit_code == 0 and "encrypted" in r.output and "priv-123" not in r.output
-    assert store_env.store.get_secret("acme", "connectwise")["private_key"] == "priv-123"
+    assert Secrets(store_env.store, "acme").get("connectwise")["private_key"] == "priv-123"
     r = cz(store_env, "tenant", "list")
     assert "acme__perth" in r.output and "(no Xero organisation)" in r.output
     r = cz(store_env, "log", "--tenant", "acme", "--since", "yesterday-ish")

@@ -12,6 +12,7 @@ from cz_dagster.cli import main
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.sensors.dispatch import due_requests, sync_dispatcher
+from cz_dagster.store.schedules import Schedules
 from cz_dagster.sync.schedule import ScheduleError, check_cron, latest_tick
 
 T0 = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 17:30 in Adelaide, 18:00 in Melbourne, 15:00 in Perth
@@ -43,7 +44,7 @@ def test_dispatch_once_per_tick_and_nothing_for_disabled_or_paused(store_env, tm
     store.update_location("acme", "off", enabled=False)
     store.add_tenant("beta", "Beta", timezone="UTC")
     store.add_location("beta", "lon", "London", 1)
-    store.set_schedule("beta", "money", "*/15 * * * *")
+    Schedules(store, "beta").put("money", "*/15 * * * *")
     requests, skipped = due_requests(store, T0)
     keys = {(r.tags["cz/family"], r.partition_key): r.run_key for r in requests}
     assert set(keys) == {(f, p) for f in ("money", "time", "staff", "reference") for p in ("acme__adl", "beta__lon")}

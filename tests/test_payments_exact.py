@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from cz_dagster.resources.recorder import NO_ANSWER
+from cz_dagster.store.cursors import Cursors
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.store.synclog import SyncLog
 from cz_sandbox import demo
@@ -124,7 +125,7 @@ def test_reverse_then_pay_in_full_late(demo_env):
     meta = sync(demo_env)
     assert meta["failed"] == 1 and number2 in str(meta["errors"])
     later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-    demo_env.store.set_cursor("demo", "adelaide", "xero_payments_modified_since", later)
+    Cursors(demo_env.store, "demo", "adelaide").put("xero_payments_modified_since", later)
     meta = sync(demo_env)
     assert meta["failed"] == 0, meta.get("errors")
     [payment] = assert_agrees(demo_env, number2)

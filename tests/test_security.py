@@ -20,8 +20,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.sensors.alerts import run_failure_alerts, send_daily, send_error_summaries
 from cz_dagster.store import schema as s
-from cz_dagster.store.db import Store, scram_verifier
+from cz_dagster.store.cursors import Cursors
+from cz_dagster.store.db import Store
 from cz_dagster.store.ledger import Ledger
+from cz_dagster.store.provision import scram_verifier
+from cz_dagster.store.recipients import Recipients
+from cz_dagster.store.secrets import Secrets
 from cz_dagster.store.settings import Settings
 from cz_dagster.store.synclog import SyncLog
 from cz_sandbox import demo
@@ -52,7 +56,7 @@ def _files_bytes(directory: Path) -> bytes:
 def _two_tenants(store: Store) -> None:
     for slug in ("one", "two"):
         store.add_tenant(slug, slug.title())
-        store.set_cursor(slug, "perth", "marker", f"ROW-OF-{slug.upper()}")
+        Cursors(store, slug, "perth").put("marker", f"ROW-OF-{slug.upper()}")
 
 
 # -- isolation -------------------------------------------------------------------------------------------------
@@ -60,8 +64,8 @@ def test_tenant_engine_reaches_only_its_own_database(store_env):
     store = store_env.store
     _two_tenants(store)
     one = store.tenant_engine("one")
-    assert store.get_cursor("one", "perth", "marker") == "ROW-OF-ONE"
-    assert store.get_cursor("two", "perth", "marker") == "ROW-OF-TWO"
+    assert Cursors(store, "one", "perth").get("marker") == "ROW-OF-ONE"
+    assert Cursors(store, "two", "perth").get("marker") == "ROW-OF-TWO"
     with one.connect() as conn:
         assert conn.execute(text("SELECT value FROM cursors")).scalars().all() == ["ROW-OF-ONE"]
     if store.backend == "sqlite":
@@ -82,7 +86,7 @@ def test_tenant_engine_reaches_only_its_own_database(store_env):
         conn.execute(text("INSERT INTO cursors (location, name, value, updated_at) "
                           "VALUES ('perth', 'written', 'x', now())"))
         conn.execute(text("CREATE TEMP TABLE scratch (x int)"))  # TEMP is granted
-    assert store.get_cursor("one", "perth", "written") == "x"
+    assert Cursors(store, "one", "perth").get("written") == "x"
 
     # one's own credentials against two's database, and the control database
     two_db = store.tenant_engine("two").url.database
@@ -105,7 +109,7 @@ def test_tenant_engine_reaches_only_its_own_database(store_env):
 def test_role_password_encrypted_and_only_its_verifier_on_the_server(store_env):
     store = store_env.store
     store.add_tenant("acme", "Acme")
-    store.put_secret("acme", "connectwise", {"private_key": "PRIVATE-at-rest"})
+    Secrets(store, "acme").put("connectwise", {"private_key": "PRIVATE-at-rest"})
     if store.backend == "sqlite":
         assert _role(store, "acme") is None
         store.dispose()
@@ -135,7 +139,7 @@ def test_tenant_made_before_roles_gets_one_on_first_use(store_env):
         pytest.skip("roles are PostgreSQL's")
     store = store_env.store
     store.add_tenant("acme", "Acme")
-    store.put_secret("acme", "connectwise", {"private_key": "kept"})
+    Secrets(store, "acme").put("connectwise", {"private_key": "kept"})
     role, db = _role(store, "acme"), store.tenant_engine("acme").url.database
     store.dispose()
     admin_url = make_url(store_env.settings.database_url)
@@ -154,8 +158,8 @@ def test_tenant_made_before_roles_gets_one_on_first_use(store_env):
         conn.exec_driver_sql(f'DROP ROLE "{role}"')
 
     upgraded = _reopen(store_env)  # adds the columns; the role is made on first use
-    assert upgraded.get_secret("acme", "connectwise") == {"private_key": "kept"}
-    upgraded.set_cursor("acme", "perth", "after-upgrade", "ok")
+    assert Secrets(upgraded, "acme").get("connectwise") == {"private_key": "kept"}
+    Cursors(upgraded, "acme", "perth").put("after-upgrade", "ok")
     with upgraded.tenant_engine("acme").connect() as conn:
         assert conn.execute(text("SELECT current_user")).scalar() == role
     with tenant_admin.connect() as conn:
@@ -181,7 +185,7 @@ def test_control_user_without_superuser(pg_server_url, tmp_path):
         _two_tenants(store)
         with store.tenant_engine("one").connect() as conn:
             assert conn.execute(text("SELECT current_user")).scalar() == _role(store, "one")
-        assert store.get_cursor("two", "perth", "marker") == "ROW-OF-TWO"
+        assert Cursors(store, "two", "perth").get("marker") == "ROW-OF-TWO"
     finally:
         store.dispose()
         drop_databases(pg_server_url, name)
@@ -202,7 +206,7 @@ def test_key_rotation_without_downtime(store_env):
     store = store_env.store
     _two_tenants(store)
     for slug in ("one", "two"):
-        store.put_secret(slug, "connectwise", {"private_key": f"priv-{slug}"})
+        Secrets(store, slug).put("connectwise", {"private_key": f"priv-{slug}"})
         XeroTokens(store, slug).save("cid", f"csecret-{slug}", {
             "access_token": f"at-{slug}", "refresh_token": f"rt-{slug}", "expires_in": 1800,
             "token_type": "Bearer", "scope": "x"})
@@ -210,9 +214,9 @@ def test_key_rotation_without_downtime(store_env):
 
     def reads_everything(st: Store) -> None:
         for slug in ("one", "two"):
-            assert st.get_secret(slug, "connectwise") == {"private_key": f"priv-{slug}"}
+            assert Secrets(st, slug).get("connectwise") == {"private_key": f"priv-{slug}"}
             assert XeroTokens(st, slug).load().token["refresh_token"] == f"rt-{slug}"
-            assert st.get_cursor(slug, "perth", "marker") == f"ROW-OF-{slug.upper()}"
+            assert Cursors(st, slug, "perth").get("marker") == f"ROW-OF-{slug.upper()}"
 
     both = _reopen(store_env, f"{new},{old}")
     reads_everything(both)  # a long-running process, already on new,old, with engines open
@@ -263,7 +267,7 @@ def test_no_secret_when_calls_fail(demo_env, smtp, caplog, capfd):  # noqa: F811
     log, metadata, Python logs or the alert emails."""
     inbox, mailer = smtp
     store, sandbox = demo_env.store, demo_env.sandbox
-    store.set_recipients("demo", ["finance@msp.example"])
+    Recipients(store, "demo").replace(["finance@msp.example"])
     caplog.set_level(logging.DEBUG)
     tokens = XeroTokens(store, "demo").load().token
 

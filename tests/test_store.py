@@ -11,6 +11,7 @@ from sqlalchemy import text
 from cz_dagster.resources.xero.tokens import XeroConnectionPaused, XeroNotConnected, XeroTokens
 from cz_dagster.store.db import StoreError
 from cz_dagster.store.ledger import Ledger, errors_for_location
+from cz_dagster.store.secrets import Secrets
 from cz_dagster.store.synclog import SyncLog
 
 
@@ -50,14 +51,14 @@ def test_tenants_and_locations(store):
 def test_tenant_databases_are_separate(store):
     store.add_tenant("one", "One")
     store.add_tenant("two", "Two")
-    store.put_secret("one", "connectwise", {"private_key": "only-for-one"})
-    assert store.get_secret("two", "connectwise") is None
+    Secrets(store, "one").put("connectwise", {"private_key": "only-for-one"})
+    assert Secrets(store, "two").get("connectwise") is None
     assert store.tenant_engine("one").url != store.tenant_engine("two").url
 
 
 def test_secrets_encrypted_at_rest(store):
     store.add_tenant("acme", "Acme")
-    store.put_secret("acme", "connectwise", {"public_key": "pub-visible-key", "private_key": "PRIVATE-s3cr3t-value"})
+    Secrets(store, "acme").put("connectwise", {"public_key": "pub-visible-key", "private_key": "PRIVATE-s3cr3t-value"})
     XeroTokens(store, "acme").save("client-id", "CLIENT-SECRET-value", {
         "access_token": "ACCESS-token-value", "refresh_token": "REFRESH-token-value", "expires_in": 1800,
         "token_type": "Bearer", "scope": "offline_access"})
@@ -65,7 +66,7 @@ def test_secrets_encrypted_at_rest(store):
     for secret in ("PRIVATE-s3cr3t-value", "CLIENT-SECRET-value", "ACCESS-token-value", "REFRESH-token-value",
                    "pub-visible-key"):
         assert secret not in raw
-    assert store.get_secret("acme", "connectwise")["private_key"] == "PRIVATE-s3cr3t-value"
+    assert Secrets(store, "acme").get("connectwise")["private_key"] == "PRIVATE-s3cr3t-value"
     assert XeroTokens(store, "acme").load().token["refresh_token"] == "REFRESH-token-value"
 
 
@@ -157,7 +158,7 @@ def test_key_rotation_re_encrypts_everything(store_env):
 
     store = store_env.store
     store.add_tenant("acme", "Acme")
-    store.put_secret("acme", "connectwise", {"private_key": "priv-before-rotation"})
+    Secrets(store, "acme").put("connectwise", {"private_key": "priv-before-rotation"})
     XeroTokens(store, "acme").save("cid", "csecret-x", {"access_token": "at-1", "refresh_token": "rt-1",
                                                        "expires_in": 1800, "token_type": "Bearer", "scope": "x"})
     old, new = store_env.settings.secret_keys, Fernet.generate_key().decode()
@@ -172,8 +173,8 @@ def test_key_rotation_re_encrypts_everything(store_env):
         return Store(Settings(data_dir=s.data_dir, database_url=s.database_url, secret_keys=keys))
 
     only_new = opened(new)
-    assert only_new.get_secret("acme", "connectwise")["private_key"] == "priv-before-rotation"
+    assert Secrets(only_new, "acme").get("connectwise")["private_key"] == "priv-before-rotation"
     assert XeroTokens(only_new, "acme").load().token["refresh_token"] == "rt-1"
     with pytest.raises(SecretKeyError, match="cannot be decrypted"):
-        opened(old).get_secret("acme", "connectwise")
+        Secrets(opened(old), "acme").get("connectwise")
     only_new.dispose()

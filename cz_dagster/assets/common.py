@@ -32,6 +32,7 @@ from cz_dagster.store.crypto import SecretKeyError
 from cz_dagster.store.db import Location, Store, StoreError, Tenant
 from cz_dagster.store.leases import FlowLease, busy_message
 from cz_dagster.store.ledger import errors_for_location
+from cz_dagster.store.secrets import Secrets
 from cz_dagster.sync.redact import redact_text
 from cz_dagster.sync.vocabulary import family_of_asset
 
@@ -65,7 +66,7 @@ def remember_tenant_secrets(recorder: CallRecorder, store: Store, tenant: str) -
     """Every credential of the tenant, known to the redaction from the first call on: an API may quote back
     the other system's secret too, before that system's client (which adds its own) exists."""
     try:
-        creds = store.get_secret(tenant, "connectwise") or {}
+        creds = Secrets(store, tenant).get("connectwise") or {}
         recorder.add_secret(*(str(v) for k, v in creds.items() if k in ("public_key", "private_key") and v))
         connection = XeroTokens(store, tenant).load()
         recorder.add_secret(connection.client_secret, *(str(connection.token.get(k) or "") for k in

@@ -21,6 +21,7 @@ from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
 from cz_dagster.resources.xero import reads
 from cz_dagster.store import schema as s
+from cz_dagster.store.cursors import Cursors
 from cz_dagster.store.ledger import OPEN_STATES, Ledger
 from cz_dagster.store.schema import utcnow
 from cz_dagster.sync.enums import enum_name
@@ -68,7 +69,7 @@ class PaymentSync:
 
     def fetch(self) -> list[XeroPayment]:
         store, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
-        raw_cursor = store.get_cursor(t, loc, CURSOR)
+        raw_cursor = Cursors(store, t, loc).get(CURSOR)
         since = datetime.fromisoformat(raw_cursor) - OVERLAP if raw_cursor else None
         return [_payment(p) for p in reads.payments_since(xero(self.scope, self.xero_res), since)]
 
@@ -115,7 +116,7 @@ class PaymentSync:
         latest = max((p.updated for p in payments if p.updated is not None), default=None)
         if latest is not None:
             latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
-            self.scope.store.set_cursor(self.scope.tenant.slug, self.scope.location.slug, CURSOR, latest.isoformat())
+            Cursors(self.scope.store, self.scope.tenant.slug, self.scope.location.slug).put(CURSOR, latest.isoformat())
         return self.result()
 
     def result(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from cz_dagster.errors import ApiError
 from cz_dagster.resources.recorder import CallRecorder
 from cz_dagster.resources.retry import RetryPolicy, TransientError, parse_retry_after
 from cz_dagster.store.db import Store, StoreError
+from cz_dagster.store.secrets import Secrets
 from cz_dagster.sync.vocabulary import Surface
 
 API_VERSION = "2025.1"
@@ -272,7 +273,7 @@ class ConnectWiseResource(ConfigurableResource):
 
     def client(self, store: Store, tenant: str, recorder: CallRecorder) -> ConnectWiseClient:
         t = store.tenant(tenant)
-        creds = store.get_secret(tenant, "connectwise")
+        creds = Secrets(store, tenant).get("connectwise")
         if not t.cw_url or not t.cw_company_id or not creds:
             raise StoreError(f"tenant {tenant!r} has no ConnectWise credentials: run "
                              f"`cz connectwise credentials --tenant {tenant} --site ... --company ...`")

@@ -24,8 +24,11 @@ from cz_dagster.resources import StoreResource
 from cz_dagster.resources.mailer import SmtpResource
 from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.store import schema as s
+from cz_dagster.store.alerts import Alerts
 from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.ledger import errors_for_location
+from cz_dagster.store.recipients import Recipients
+from cz_dagster.store.schedules import Schedules
 from cz_dagster.sync import emails
 from cz_dagster.sync.schedule import DEFAULT_CRONS, ticks_back
 from cz_dagster.sync.vocabulary import FAMILY_TABLE, JOB_FAMILY, SURFACE_FAMILY, family_of_asset
@@ -51,8 +54,8 @@ def send_run_failure(store: Store, mailer: SmtpResource, run_id: str, partition:
         store.tenant(tenant)
     except (ValueError, StoreError):
         return False
-    recipients = store.recipients(tenant)
-    if not recipients or not store.claim_alert(tenant, "run_failure", run_id, recipients):
+    recipients = Recipients(store, tenant).all()
+    if not recipients or not Alerts(store, tenant).claim("run_failure", run_id, recipients):
         return False
     mailer.send(emails.run_failure(tenant, location, family, error, f"{mailer.dagster_url}/runs/{run_id}"),
                 recipients)
@@ -81,13 +84,13 @@ def send_error_summaries(store: Store, mailer: SmtpResource, now: datetime) -> l
     for tenant in store.tenants():
         rows = [{"location": loc.slug, "surface": r.surface, "record": r.label or r.source_id, "error": r.last_error}
                 for loc in store.locations(tenant.slug) for r in errors_for_location(store, tenant.slug, loc.slug)]
-        recipients = store.recipients(tenant.slug)
+        recipients = Recipients(store, tenant.slug).all()
         if not rows or not recipients:
             continue
-        last = store.last_alert(tenant.slug, "errors_hourly")
+        last = Alerts(store, tenant.slug).last_sent("errors_hourly")
         if last is not None and now - last < timedelta(hours=1):
             continue
-        if store.claim_alert(tenant.slug, "errors_hourly", now.strftime("%Y-%m-%dT%H:%M"), recipients):
+        if Alerts(store, tenant.slug).claim("errors_hourly", now.strftime("%Y-%m-%dT%H:%M"), recipients):
             mailer.send(emails.errors_summary(tenant.name, rows), recipients)
             sent.append(tenant.slug)
     return sent
@@ -102,9 +105,9 @@ def send_revoked(store: Store, mailer: SmtpResource) -> list[str]:
         with store.tenant_engine(tenant.slug).connect() as conn:
             row = conn.execute(select(s.xero_connections.c.paused_at, s.xero_connections.c.paused_reason)
                                .where(s.xero_connections.c.id == tokens.connection_id)).first()
-        recipients = store.recipients(tenant.slug)
+        recipients = Recipients(store, tenant.slug).all()
         key = row[0].isoformat() if row and row[0] else "paused"
-        if recipients and store.claim_alert(tenant.slug, "revoked", key, recipients):
+        if recipients and Alerts(store, tenant.slug).claim("revoked", key, recipients):
             mailer.send(emails.connection_revoked(tenant.slug, (row[1] if row else None) or "revoked"), recipients)
             sent.append(tenant.slug)
     return sent
@@ -114,7 +117,7 @@ def send_daily(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
     sent = []
     for tenant in store.tenants():
         local = now.astimezone(ZoneInfo(tenant.timezone))
-        recipients = store.recipients(tenant.slug)
+        recipients = Recipients(store, tenant.slug).all()
         if local.hour < DAILY_HOUR or not recipients:
             continue
         day = local.date().isoformat()
@@ -139,7 +142,7 @@ def send_daily(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
                                        .group_by(s.sync_log.c.location)):
                 budget.append({"location": loc, "calls": n})
         errors = sum(len(errors_for_location(store, tenant.slug, loc.slug)) for loc in store.locations(tenant.slug))
-        if store.claim_alert(tenant.slug, "daily", day, recipients):
+        if Alerts(store, tenant.slug).claim("daily", day, recipients):
             moved = [table[k] for k in sorted(table)]
             mailer.send(emails.daily_summary(tenant.name, day, moved, errors, budget), recipients)
             sent.append(tenant.slug)
@@ -150,10 +153,10 @@ def send_stale(store: Store, mailer: SmtpResource, instance: DagsterInstance, no
     """A family that has not succeeded for a location since its second most recent tick raises one alert."""
     sent = []
     for tenant in store.tenants():
-        recipients = store.recipients(tenant.slug)
+        recipients = Recipients(store, tenant.slug).all()
         if not tenant.enabled or not recipients:
             continue
-        crons = {**DEFAULT_CRONS, **store.schedules(tenant.slug)}
+        crons = {**DEFAULT_CRONS, **Schedules(store, tenant.slug).all()}
         with store.control.connect() as conn:
             created = dict(conn.execute(select(s.locations.c.slug, s.locations.c.created_at)
                                         .where(s.locations.c.tenant == tenant.slug)).all())
@@ -170,7 +173,7 @@ def send_stale(store: Store, mailer: SmtpResource, instance: DagsterInstance, no
                 if records:
                     continue
                 key = f"{family}:{loc.slug}:{since.isoformat()}"
-                if store.claim_alert(tenant.slug, "stale", key, recipients):
+                if Alerts(store, tenant.slug).claim("stale", key, recipients):
                     mailer.send(emails.stale(tenant.slug, loc.slug, family, since.isoformat(), cron), recipients)
                     sent.append(f"{loc.partition_key}:{family}")
     return sent

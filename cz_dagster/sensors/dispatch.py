@@ -10,6 +10,7 @@ from cz_dagster.jobs import all_jobs
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import StoreResource
 from cz_dagster.resources.xero.tokens import XeroTokens
+from cz_dagster.store.schedules import Schedules
 from cz_dagster.sync.schedule import DEFAULT_CRONS, FAMILIES, latest_tick, run_key
 
 
@@ -25,7 +26,7 @@ def due_requests(store, now: datetime, since: datetime | None = None  # noqa: AN
         if XeroTokens(store, tenant.slug).status() == "paused":
             skipped.append(f"{tenant.slug}: Xero connection paused")
             continue
-        crons = {**DEFAULT_CRONS, **store.schedules(tenant.slug)}
+        crons = {**DEFAULT_CRONS, **Schedules(store, tenant.slug).all()}
         for location in store.locations(tenant.slug):
             if not location.enabled:
                 skipped.append(f"{location.partition_key}: disabled")

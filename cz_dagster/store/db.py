@@ -1,4 +1,9 @@
-"""Engines for the control database and the per-tenant databases, and the operations on them.
+"""Engines for the control database and the per-tenant databases, and the registry of tenants and locations.
+
+What is kept for a tenant lives in one repository per table beside this module (``schedules``, ``recipients``,
+``alerts``, ``secrets``, ``cursors``, ``mappings``, ``ledger``, ...), each a small class built on a ``Store``, a
+tenant and, where rows are per location, a location; the PostgreSQL provisioning of a tenant's database and role
+is in ``provision``.
 
 PostgreSQL when ``CZ_DATABASE_URL`` names a server's control database (each tenant gets its own database on
 that server, ``<control db>_t_<slug>``, owned by and reached only as the tenant's own login role
@@ -10,12 +15,7 @@ pg_hba.conf must let the tenant roles log in with a password to their databases.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
-import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cz_dagster.errors import RunFailure
 from cz_dagster.store import schema as s
 from cz_dagster.store.crypto import Cipher, load_or_create_key_file, parse_keys
+from cz_dagster.store.provision import provision_tenant_database
 from cz_dagster.store.settings import Settings
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -64,30 +65,6 @@ def normalise_pg_url(url: str) -> str:
     if not parsed.drivername.startswith("postgresql"):
         raise StoreError(f"CZ_DATABASE_URL must be a PostgreSQL URL, not {parsed.drivername}")
     return parsed.render_as_string(hide_password=False)
-
-
-def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
-    """The SCRAM-SHA-256 verifier PostgreSQL would store for ``password`` (RFC 5802/7677): CREATE ROLE is given
-    this, so the password itself never reaches the server, its statement log or pg_stat_statements."""
-    salt = os.urandom(16) if salt is None else salt
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-
-    def b64(raw: bytes) -> str:
-        return base64.b64encode(raw).decode()
-
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
-
-
-def tenant_role_name(database: str) -> str:
-    """``<database>_role``, shortened with a digest when it would pass PostgreSQL's 63-byte identifier limit
-    (the server would truncate it silently, and later look-ups by the full name would miss)."""
-    name = f"{database}_role"
-    if len(name.encode()) <= 63:
-        return name
-    digest = hashlib.sha256(database.encode()).hexdigest()[:10]
-    return f"{database.encode()[:47].decode(errors='ignore')}_{digest}_role"
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -147,7 +124,8 @@ class Location:
 
 
 class Store:
-    """One process's handle on the app databases; engines are created lazily and cached."""
+    """One process's handle on the app databases (engines created lazily and cached) and on the tenant/location
+    registry every repository and run starts from."""
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.from_env()
@@ -224,71 +202,18 @@ class Store:
         if row is None:
             self.tenant(slug)  # raises the unknown-tenant message
         if row is None or not (row.db_role and row.db_password_enc):
-            role, password = self._provision_tenant_database(slug)
+            role, password = self._provision(slug)
         else:
             role, password = row.db_role, self.cipher.decrypt(row.db_password_enc)
         return self._pg_url.set(database=self._tenant_db_name(slug), username=role, password=password)
 
-    def _provision_tenant_database(self, slug: str) -> tuple[str, str]:
-        """PostgreSQL: make the tenant's database and its login role, the role the owner of the database and of
-        its tables, the database closed to everyone else (PUBLIC), and the role's password stored encrypted.
-
-        Idempotent, and run both by ``add_tenant`` and lazily by ``tenant_engine`` for a tenant whose database
-        predates roles (it and its tables then belong to the control user): the upgrade needs no manual step and
-        no downtime. The password is stored last, so a tenant with one is fully provisioned."""
+    def _provision(self, slug: str) -> tuple[str, str]:
         assert self._pg_url is not None
-        db = self._tenant_db_name(slug)
-        admin = create_engine(self._pg_url, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                q = conn.dialect.identifier_preparer.quote_identifier
-                conn.execute(text("SELECT pg_advisory_lock(hashtext(:n))"), {"n": db})  # one process at a time
-                try:
-                    row = conn.execute(select(s.tenants.c.db_role, s.tenants.c.db_password_enc)
-                                       .where(s.tenants.c.slug == slug)).first()
-                    if row is not None and row.db_role and row.db_password_enc:  # another process just did it
-                        return row.db_role, self.cipher.decrypt(row.db_password_enc)
-                    if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db}).first():
-                        conn.exec_driver_sql(f"CREATE DATABASE {q(db)}")
-                    role, password = tenant_role_name(db), secrets.token_urlsafe(32)
-                    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
-                    conn.exec_driver_sql(f"{'ALTER' if exists else 'CREATE'} ROLE {q(role)} LOGIN "
-                                         "NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %(v)s",
-                                         {"v": scram_verifier(password)})
-                    if not conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
-                        # a non-superuser may hand a database to a role only when it is a member of that role
-                        conn.exec_driver_sql(f"GRANT {q(role)} TO CURRENT_USER")
-                    conn.exec_driver_sql(f"REVOKE ALL ON DATABASE {q(db)} FROM PUBLIC")
-                    conn.exec_driver_sql(f"GRANT CONNECT, TEMPORARY ON DATABASE {q(db)} TO {q(role)}")
-                    conn.exec_driver_sql(f"ALTER DATABASE {q(db)} OWNER TO {q(role)}")
-                    self._hand_tables_to(db, role)
-                    conn.execute(s.tenants.update().where(s.tenants.c.slug == slug).values(
-                        db_role=role, db_password_enc=self.cipher.encrypt(password)))
-                    return role, password
-                finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": db})
-        finally:
-            admin.dispose()
-
-    def _hand_tables_to(self, db: str, role: str) -> None:
-        """Tables made before the tenant had a role belong to the control user: give them to the role."""
-        assert self._pg_url is not None
-        engine = create_engine(self._pg_url.set(database=db), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                q = conn.dialect.identifier_preparer.quote_identifier
-                tables = conn.execute(text(
-                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
-                    "AND pg_get_userbyid(c.relowner) <> :r"), {"r": role}).scalars().all()
-                for table in tables:  # their sequences and indexes follow
-                    conn.exec_driver_sql(f"ALTER TABLE public.{q(table)} OWNER TO {q(role)}")
-        finally:
-            engine.dispose()
+        return provision_tenant_database(self._pg_url, slug, self._tenant_db_name(slug), lambda: self.cipher)
 
     def _create_tenant_database(self, slug: str) -> None:
         if self._pg_url is not None:
-            self._provision_tenant_database(slug)
+            self._provision(slug)
         s.tenant_metadata.create_all(self.tenant_engine(slug))
 
     def ensure_tenant_tables(self, slug: str, tables: list[Table]) -> None:
@@ -410,111 +335,6 @@ class Store:
     def enabled_partition_keys(self) -> list[str]:
         enabled = {t.slug for t in self.tenants() if t.enabled}
         return [loc.partition_key for loc in self.locations() if loc.enabled and loc.tenant in enabled]
-
-    # -- schedules -------------------------------------------------------------------------------------------
-    def set_schedule(self, tenant: str, family: str, cron: str) -> None:
-        self.tenant(tenant)
-        with self.control.begin() as conn:
-            updated = conn.execute(s.schedules.update().where(
-                s.schedules.c.tenant == tenant, s.schedules.c.family == family).values(cron=cron))
-            if updated.rowcount == 0:
-                conn.execute(s.schedules.insert().values(tenant=tenant, family=family, cron=cron))
-
-    def schedules(self, tenant: str) -> dict[str, str]:
-        """The tenant's cron per family (only those set; callers fill in the defaults)."""
-        with self.control.connect() as conn:
-            rows = conn.execute(select(s.schedules.c.family, s.schedules.c.cron)
-                                .where(s.schedules.c.tenant == tenant)).all()
-        return {family: cron for family, cron in rows}
-
-    # -- notifications ---------------------------------------------------------------------------------------
-    def set_recipients(self, tenant: str, recipients: list[str]) -> None:
-        self.tenant(tenant)
-        value = ",".join(recipients)
-        with self.control.begin() as conn:
-            updated = conn.execute(s.notification_prefs.update().where(s.notification_prefs.c.tenant == tenant)
-                                   .values(recipients=value))
-            if updated.rowcount == 0:
-                conn.execute(s.notification_prefs.insert().values(tenant=tenant, recipients=value))
-
-    def recipients(self, tenant: str) -> list[str]:
-        with self.control.connect() as conn:
-            row = conn.execute(select(s.notification_prefs.c.recipients)
-                               .where(s.notification_prefs.c.tenant == tenant)).first()
-        return [r for r in (row[0] if row else "").split(",") if r]
-
-    def last_alert(self, tenant: str, kind: str, key: str | None = None) -> datetime | None:
-        query = select(s.alerts_sent.c.sent_at).where(s.alerts_sent.c.tenant == tenant, s.alerts_sent.c.kind == kind)
-        if key is not None:
-            query = query.where(s.alerts_sent.c.key == key)
-        with self.control.connect() as conn:
-            row = conn.execute(query.order_by(s.alerts_sent.c.sent_at.desc()).limit(1)).first()
-        return row[0] if row else None
-
-    def claim_alert(self, tenant: str, kind: str, key: str, recipients: list[str]) -> bool:
-        """Record that an alert is being sent; False when it already was (so each is sent at most once)."""
-        try:
-            with self.control.begin() as conn:
-                conn.execute(s.alerts_sent.insert().values(tenant=tenant, kind=kind, key=key,
-                                                           recipients=",".join(recipients)))
-            return True
-        except IntegrityError:
-            return False
-
-    # -- secrets ---------------------------------------------------------------------------------------------
-    def put_secret(self, tenant: str, name: str, value: dict[str, Any]) -> None:
-        self.tenant(tenant)
-        enc = self.cipher.encrypt_json(value)
-        with self.tenant_tx(tenant) as conn:
-            updated = conn.execute(s.secrets.update().where(s.secrets.c.name == name).values(value_enc=enc))
-            if updated.rowcount == 0:
-                conn.execute(s.secrets.insert().values(name=name, value_enc=enc))
-
-    def get_secret(self, tenant: str, name: str) -> dict[str, Any] | None:
-        with self.tenant_engine(tenant).connect() as conn:
-            row = conn.execute(select(s.secrets.c.value_enc).where(s.secrets.c.name == name)).first()
-        return None if row is None else self.cipher.decrypt_json(row[0])
-
-    def rotate_keys(self) -> dict[str, int]:
-        """Re-encrypt every stored secret under the newest key of CZ_SECRET_KEYS (MultiFernet.rotate), one
-        tenant transaction at a time; syncs keep running meanwhile since every listed key still decrypts.
-        The tenants' database-role passwords (control database) are re-encrypted too, not counted."""
-        with self.control.begin() as conn:
-            for slug, enc in conn.execute(select(s.tenants.c.slug, s.tenants.c.db_password_enc)
-                                          .where(s.tenants.c.db_password_enc.is_not(None))).all():
-                conn.execute(s.tenants.update().where(s.tenants.c.slug == slug)
-                             .values(db_password_enc=self.cipher.rotate(enc)))
-        counts: dict[str, int] = {}
-        for tenant in self.tenants():
-            n = 0
-            with self.tenant_tx(tenant.slug) as conn:
-                for name, value in conn.execute(select(s.secrets.c.name, s.secrets.c.value_enc)).all():
-                    conn.execute(s.secrets.update().where(s.secrets.c.name == name)
-                                 .values(value_enc=self.cipher.rotate(value)))
-                    n += 1
-                for cid, secret, token in conn.execute(select(s.xero_connections.c.id,
-                                                              s.xero_connections.c.client_secret_enc,
-                                                              s.xero_connections.c.token_enc)).all():
-                    conn.execute(s.xero_connections.update().where(s.xero_connections.c.id == cid).values(
-                        client_secret_enc=self.cipher.rotate(secret),
-                        token_enc=self.cipher.rotate(token) if token else token))
-                    n += 2 if token else 1
-            counts[tenant.slug] = n
-        return counts
-
-    # -- cursors ---------------------------------------------------------------------------------------------
-    def get_cursor(self, tenant: str, location: str, name: str) -> str | None:
-        with self.tenant_engine(tenant).connect() as conn:
-            row = conn.execute(select(s.cursors.c.value).where(
-                s.cursors.c.location == location, s.cursors.c.name == name)).first()
-        return None if row is None else row[0]
-
-    def set_cursor(self, tenant: str, location: str, name: str, value: str) -> None:
-        with self.tenant_tx(tenant) as conn:
-            updated = conn.execute(s.cursors.update().where(
-                s.cursors.c.location == location, s.cursors.c.name == name).values(value=value))
-            if updated.rowcount == 0:
-                conn.execute(s.cursors.insert().values(location=location, name=name, value=value))
 
 
 def open_store(settings: Settings | None = None) -> Store:

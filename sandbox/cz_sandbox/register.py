@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cz_dagster.resources.xero.connect import ConnectResult, connect, follow_in_process
 from cz_dagster.store.db import Store, StoreError
+from cz_dagster.store.secrets import Secrets
 from cz_sandbox import demo
 
 
@@ -28,8 +29,8 @@ def register_demo(store: Store, cw_url: str, xero_url: str, tenant: str = demo.T
         except StoreError:
             store.add_location(tenant, slug, info["name"], info["cw_location_id"],
                                xero_org_name=info["xero_org"], timezone=info.get("timezone"))
-    store.put_secret(tenant, "connectwise", {"public_key": demo.CW_PUBLIC_KEY,
-                                                   "private_key": demo.CW_PRIVATE_KEY,
-                                                   "client_id": demo.CW_CLIENT_ID})
+    Secrets(store, tenant).put("connectwise", {"public_key": demo.CW_PUBLIC_KEY,
+                                               "private_key": demo.CW_PRIVATE_KEY,
+                                               "client_id": demo.CW_CLIENT_ID})
     return connect(store, tenant, client_id=demo.XERO_CLIENT_ID, client_secret=demo.XERO_CLIENT_SECRET,
                    open_url=follow_in_process)

@@ -175,7 +175,7 @@ class ConnectWiseSandboxConfig:
     # Purchase orders per location slug (about 80% received and closed, so unposted procurement); see cw_procurement.
     procurement_per_location: dict[str, int] = field(
         default_factory=lambda: dict(demo.DEFAULT_PROCUREMENT_PER_LOCATION))
-    # Credit memos per location slug (cw_seed.seed_credit_memos). None by default: the product does not post
+    # Credit memos per location slug (cw_seed.seed_credit_memos). Empty by default: the product does not post
     # credit memos yet, so the demo holds none unless asked.
     credit_memos_per_location: dict[str, int] = field(default_factory=dict)
 

@@ -12,10 +12,14 @@ Credit memos are invoices of ``type`` "CreditMemo" (the Invoice model's enum) wh
 negative ``total``, ``subtotal`` and ``salesTax``. Their lines are given as a user enters them (positive quantity
 and price) and stored negated, so everything computed from the lines (totals, tax, the export) follows. The demo
 seeds none unless ``credit_memos_per_location`` asks (``seed_credit_memos``). Unpublished, chosen here:
+- a credit memo's lines are entered positive and the memo's type makes them negative (quantity negated, the
+  unit price stays positive), so its Invoice and UnpostedInvoice amounts are negative;
 - a credit memo takes its number from the invoices' one sequence (no prefix or suffix);
 - its export transaction has ``documentType`` "CREDIT MEMO" (the sample shows only "INVOICE", upper case) and
   ``billingType`` "CreditMemo" (the sample's ``billingType`` "Miscellaneous" is an Invoice ``type`` value);
-  ``glTypeId`` stays "AR": the transaction is still the receivable entry, now negative, its lines positive.
+  ``glTypeId`` stays "AR": the transaction is still the receivable entry, now negative, its lines positive;
+  the header's tax amounts (``salesTax``, ``taxableTotal``, ``taxLevels``) keep the document's sign, negative;
+- seeded credit memos are applied to nothing (a user applies them: ``/_sandbox/credit-applications``).
 
 Edits after posting (``World.reopen`` / ``World.close``): ConnectWise lets a user unbatch an invoice, set it to an
 open status, edit it and close it again; closing builds its GL entries anew (the nexnow.net workaround for a

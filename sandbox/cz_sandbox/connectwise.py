@@ -20,10 +20,18 @@ Behaviour chosen where the public record is silent (see connectwise-api.md) and 
 - conditions errors are 400 ``{"code":"InvalidObject","message":"conditions object is invalid","errors":[...]}``.
 
 Admin routes (never faulted, never rate-limited): ``GET /_sandbox/state``, ``POST /_sandbox/reset`` (optional
-``{"seed", "invoices_per_location", "procurement_per_location", "anchor_date"}``), ``GET|POST|DELETE
-/_sandbox/faults``, ``GET|DELETE /_sandbox/calls``, ``GET|POST /_sandbox/config`` (``{"requests_per_minute"}``),
-``POST /_sandbox/unpostedinvoices``, ``POST /_sandbox/unpostedprocurement``, ``POST /_sandbox/time/entries``,
-``POST /_sandbox/time/entries/{id}`` and ``DELETE /_sandbox/companies/{id}``.
+``{"seed", "invoices_per_location", "procurement_per_location", "credit_memos_per_location", "anchor_date"}``),
+``GET|POST|DELETE /_sandbox/faults``, ``GET|DELETE /_sandbox/calls``, ``GET|POST /_sandbox/config``
+(``{"requests_per_minute"}``), ``POST /_sandbox/unpostedinvoices`` (``"type": "CreditMemo"`` makes a credit memo),
+``POST /_sandbox/credit-applications``, ``POST /_sandbox/invoices/{id}/edit``, ``POST /_sandbox/invoices/{id}/close``,
+``POST /_sandbox/unpostedprocurement`` (``"vendorReturn": true`` makes a vendor return),
+``POST /_sandbox/purchaseorders/{id}/edit``, ``POST /_sandbox/time/entries``, ``POST /_sandbox/time/entries/{id}``
+and ``DELETE /_sandbox/companies/{id}``.
+
+Edits after posting, as a ConnectWise user makes them: ``DELETE finance/accounting/batches/{id}`` returns the
+batch's invoices and procurement to unposted; ``/_sandbox/invoices/{id}/edit`` then reopens the invoice, changes
+it and (unless ``"close": false``) closes it again, which gives it new GL entry ids (cw_seed's docstring);
+``/_sandbox/purchaseorders/{id}/edit`` does the same for received procurement (cw_procurement's docstring).
 
 Handlers read the request body first, then do all their work synchronously under one lock, so concurrent requests
 and admin calls never see a half-applied batch.
@@ -43,6 +51,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -52,6 +61,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cz_sandbox import demo
+from cz_sandbox.cw_common import API_BASE
 from cz_sandbox.cw_conditions import (
     ConditionError,
     compile_conditions,
@@ -65,6 +75,8 @@ from cz_sandbox.cw_more import CwError, Extras
 from cz_sandbox.cw_procurement import check_export_ids
 from cz_sandbox.cw_seed import (
     API_MEMBER,
+    CREDIT_MEMO,
+    INVOICE_TYPES,
     Batch,
     Invoice,
     World,
@@ -163,6 +175,9 @@ class ConnectWiseSandboxConfig:
     # Purchase orders per location slug (about 80% received and closed, so unposted procurement); see cw_procurement.
     procurement_per_location: dict[str, int] = field(
         default_factory=lambda: dict(demo.DEFAULT_PROCUREMENT_PER_LOCATION))
+    # Credit memos per location slug (cw_seed.seed_credit_memos). Empty by default: the product does not post
+    # credit memos yet, so the demo holds none unless asked.
+    credit_memos_per_location: dict[str, int] = field(default_factory=dict)
 
 
 class ApiError(Exception):
@@ -366,12 +381,12 @@ class ConnectWiseSimulator:
         self.limiter = RateLimiter(config.requests_per_minute)
         self.calls: list[dict[str, Any]] = []
         self.world: World = build_world(config.seed, config.invoices_per_location, config.anchor_date,
-                                        config.stuck_invoice)
+                                        config.stuck_invoice, config.credit_memos_per_location)
         self.extras = _attach_extras(self.world, config)
 
     def reset(self) -> None:
         world = build_world(self.config.seed, self.config.invoices_per_location, self.config.anchor_date,
-                            self.config.stuck_invoice)
+                            self.config.stuck_invoice, self.config.credit_memos_per_location)
         extras = _attach_extras(world, self.config)
         with self.lock:
             self.world, self.extras = world, extras
@@ -429,6 +444,7 @@ class ConnectWiseSimulator:
     async def api(self, request: Request) -> Response:
         body = await request.body()
         headers = _api_headers()
+        _set_api_base(request)
         try:
             wait = self.limiter.admit()
             if wait is not None:
@@ -459,7 +475,7 @@ class ConnectWiseSimulator:
             return get
 
         def is_unposted(inv: Invoice) -> bool:
-            return inv.batch_id is None
+            return inv.is_unposted
 
         Render = Callable[[], list[dict[str, Any]]]
         Lookup = Callable[[str], dict[str, Any] | None]
@@ -758,6 +774,7 @@ class ConnectWiseSimulator:
             }
 
     async def admin_state(self, request: Request) -> Response:
+        _set_api_base(request)
         return _json(200, self.state())
 
     async def admin_reset(self, request: Request) -> Response:
@@ -770,18 +787,25 @@ class ConnectWiseSimulator:
             if "procurement_per_location" in body:
                 self.config.procurement_per_location = {k: int(v)
                                                         for k, v in body["procurement_per_location"].items()}
+            if "credit_memos_per_location" in body:
+                self.config.credit_memos_per_location = {k: int(v)
+                                                         for k, v in (body["credit_memos_per_location"] or {}).items()}
             if "anchor_date" in body:
                 self.config.anchor_date = date.fromisoformat(body["anchor_date"]) if body["anchor_date"] else None
             self.reset()
         except (ApiError, TypeError, ValueError, AttributeError) as exc:
             return _json(400, {"error": str(exc)})
         with self.lock:
-            counts = {loc["slug"]: sum(1 for i in self.world.invoices.values() if i.location_id == lid)
+            counts = {loc["slug"]: sum(1 for i in self.world.invoices.values()
+                                       if i.location_id == lid and not i.is_credit_memo)
                       for lid, loc in self.world.locations.items()}
+            memos = {loc["slug"]: sum(1 for i in self.world.invoices.values()
+                                      if i.location_id == lid and i.is_credit_memo)
+                     for lid, loc in self.world.locations.items()}
             procurement = {loc["slug"]: sum(1 for p in self.extras.procurement.pos.values() if p.location_id == lid)
                            for lid, loc in self.world.locations.items()}
         return _json(200, {"reset": True, "seed": self.config.seed, "invoices_per_location": counts,
-                           "procurement_per_location": procurement})
+                           "procurement_per_location": procurement, "credit_memos_per_location": memos})
 
     async def admin_faults(self, request: Request) -> Response:
         try:
@@ -810,7 +834,9 @@ class ConnectWiseSimulator:
     async def admin_add_invoice(self, request: Request) -> Response:
         """Add one closed, unposted invoice; ``companyId`` may name no company (an "unknown customer") or be
         absent. For bad-input tests: ``currencyCode``, a ``total`` that disagrees with the lines, a negative
-        ``dueDays`` and ``allowDuplicateNumber`` (a number another invoice already has)."""
+        ``dueDays`` and ``allowDuplicateNumber`` (a number another invoice already has). ``type`` is Invoice.type
+        (default "Standard"); "CreditMemo" makes a credit memo, its lines given positive (cw_seed's docstring)."""
+        _set_api_base(request)
         try:
             body = _parse_body(await request.body())
             with self.lock:
@@ -831,23 +857,10 @@ class ConnectWiseSimulator:
         duplicate_ok = bool(body.get("allowDuplicateNumber"))
         if number is not None and not duplicate_ok and any(i.number == str(number) for i in w.invoices.values()):
             raise ValueError(f"invoiceNumber {number} already exists")
-        lines = []
-        for spec in body.get("lines") or []:
-            code = None
-            if spec.get("taxCode"):
-                code = w.tax_code_by(identifier=str(spec["taxCode"]))
-                if code is None:
-                    raise ValueError(f"unknown taxCode {spec['taxCode']!r}")
-            elif spec.get("taxCodeXref"):
-                code = w.tax_code_by(xref=str(spec["taxCodeXref"]))
-            else:
-                code = w.tax_codes[1]
-            xref = code["xref"] if code else str(spec["taxCodeXref"])
-            rate = float(spec["taxRate"]) if "taxRate" in spec else (code["rate"] if code else 0.0)
-            lines.append({"description": str(spec["description"]), "quantity": spec["quantity"],
-                          "unitPrice": spec["unitPrice"], "accountNumber": str(spec["accountNumber"]),
-                          "taxCodeId": code["id"] if code else None, "xref": xref, "rate": rate,
-                          "product": spec.get("product"), "hours": bool(spec.get("hours"))})
+        invoice_type = str(body.get("type") or "Standard")
+        if invoice_type not in INVOICE_TYPES:
+            raise ValueError(f"type {invoice_type!r} is not one of {', '.join(INVOICE_TYPES)}")
+        lines = [w.line_spec(spec, invoice_type == CREDIT_MEMO) for spec in body.get("lines") or []]
         now = _now()
         raw_date = body.get("invoiceDate")
         day = parse_datetime(raw_date) if raw_date else datetime.combine(now.date(), datetime.min.time(), UTC)
@@ -859,11 +872,13 @@ class ConnectWiseSimulator:
                              with_gl=bool(body.get("withGlEntries", True)),
                              due_days=int(body["dueDays"]) if body.get("dueDays") is not None else None,
                              currency_code=str(body["currencyCode"]) if body.get("currencyCode") else None,
-                             reported_total=float(body["total"]) if body.get("total") is not None else None)
+                             reported_total=float(body["total"]) if body.get("total") is not None else None,
+                             invoice_type=invoice_type)
 
     async def _admin_write(self, request: Request, what: str, status: int,
                            act: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
         """Run an admin write under the lock; a bad spec is a plain 400 {"error"} (admin routes are not the API)."""
+        _set_api_base(request)
         try:
             body = _parse_body(await request.body())
             with self.lock:
@@ -891,6 +906,69 @@ class ConnectWiseSimulator:
         product?}]}: a received, closed PO; 201 UnpostedProcurement plus its glEntryIds."""
         return await self._admin_write(request, "procurement", 201, lambda b: self.extras.procurement.admin_add(b))
 
+    async def admin_credit_application(self, request: Request) -> Response:
+        """POST /_sandbox/credit-applications {invoice_id, credit_memo_id, amount, paymentDate?}: apply a credit
+        memo to an invoice as a user does; 201 InvoicePayment (on the invoice, ``credit`` naming the memo), or
+        ConnectWise's 400 InvalidObject when ConnectWise would refuse it (cw_finance's docstring)."""
+        return await self._admin_write(request, "credit application", 201,
+                                       lambda b: self.extras.finance.admin_apply(b))
+
+    async def admin_edit_invoice(self, request: Request) -> Response:
+        """POST /_sandbox/invoices/{id}/edit {changeLines?: [{line, quantity?, unitPrice?, description?}],
+        removeLines?: [line], addLines?: [line spec as /_sandbox/unpostedinvoices], description?, close? (default
+        true), withGlEntries? (default true)}: reopen an unbatched invoice, edit it, close it again (new GL entry
+        ids); 200 Invoice plus ``glEntryIds`` and ``replacedGlEntryIds``; 409 while it is in a batch."""
+        raw = request.path_params["id"]
+        return await self._admin_write(request, "invoice edit", 200, lambda b: self._edit_invoice(raw, b))
+
+    async def admin_close_invoice(self, request: Request) -> Response:
+        """POST /_sandbox/invoices/{id}/close {withGlEntries?}: close an invoice left open by an edit."""
+        raw = request.path_params["id"]
+        return await self._admin_write(request, "invoice close", 200, lambda b: self._close_invoice(raw, b))
+
+    def _admin_target(self, raw: str) -> Invoice:
+        inv = self.world.invoices.get(int(raw)) if raw.isdigit() else None
+        if inv is None:
+            raise ApiError(404, {"error": f"no invoice {raw}"})
+        if inv.batch_id is not None:
+            raise ApiError(409, {"error": f"invoice {inv.number} (id {inv.id}) is in batch {inv.batch_id}: a batched "
+                                 "invoice cannot be edited; DELETE finance/accounting/batches/"
+                                 f"{inv.batch_id} first"})
+        return inv
+
+    def _edit_invoice(self, raw: str, body: dict[str, Any]) -> dict[str, Any]:
+        inv = self._admin_target(raw)
+        w, finance = self.world, self.extras.finance
+        lines = w.edited_lines(inv, list(body.get("changeLines") or []), list(body.get("removeLines") or []),
+                               list(body.get("addLines") or []))
+        total = sum((Decimal(str(x.total)) + Decimal(str(x.tax)) for x in lines), Decimal(0))
+        settled = finance.paid(inv.id) + finance.credits(inv)
+        if inv.sign * (total - settled) < 0:
+            raise ApiError(409, {"error": f"the edit would make invoice {inv.number} total {total:.2f}, past what is "
+                                 f"paid and credited on it ({settled:.2f}): remove the payment or credit first"})
+        now = _now()
+        old = w.reopen(inv, now, API_MEMBER) if not inv.open else []
+        inv.lines, inv.reported_total = lines, None
+        if body.get("description") is not None:
+            inv.description = str(body["description"])
+        finance.status.pop(inv.id, None)  # reopened: the open status; closed again: Closed
+        if body.get("close", True):
+            w.close(inv, now, API_MEMBER, with_gl=bool(body.get("withGlEntries", True)))
+        return {**w.render_invoice(inv), "glEntryIds": inv.gl_entry_ids, "replacedGlEntryIds": old}
+
+    def _close_invoice(self, raw: str, body: dict[str, Any]) -> dict[str, Any]:
+        inv = self._admin_target(raw)
+        self.world.close(inv, _now(), API_MEMBER, with_gl=bool(body.get("withGlEntries", True)))
+        return {**self.world.render_invoice(inv), "glEntryIds": inv.gl_entry_ids}
+
+    async def admin_edit_procurement(self, request: Request) -> Response:
+        """POST /_sandbox/purchaseorders/{id}/edit {changeLines?: [{line, quantity?, unitCost?, description?}],
+        removeLines?, addLines?, freightCost?}: re-receive an unbatched, closed purchase order with changed lines;
+        200 UnpostedProcurement plus ``glEntryIds`` (new) and ``replacedGlEntryIds``; 409 while it is batched."""
+        raw = request.path_params["id"]
+        return await self._admin_write(request, "procurement edit", 200,
+                                       lambda b: self.extras.procurement.admin_edit(raw, b))
+
     async def admin_delete_company(self, request: Request) -> Response:
         raw = request.path_params["id"]
         with self.lock:
@@ -898,6 +976,11 @@ class ConnectWiseSimulator:
         if comp is None:
             return _json(404, {"error": f"no company {raw}"})
         return _json(200, {"deleted": render_company(comp)})
+
+
+def _set_api_base(request: Request) -> None:
+    """References' ``_info`` hrefs point at the API root this request came to (cw_common.API_BASE)."""
+    API_BASE.set(f"{request.url.scheme}://{request.url.netloc}{API_PREFIX}")
 
 
 def _entity_name(resource: str) -> str:
@@ -975,6 +1058,10 @@ def create_connectwise_app(config: ConnectWiseSandboxConfig | None = None) -> Co
         Route("/_sandbox/time/entries", sim.admin_time_entry, methods=["POST"]),
         Route("/_sandbox/time/entries/{id}", sim.admin_update_time_entry, methods=["POST"]),
         Route("/_sandbox/unpostedprocurement", sim.admin_add_procurement, methods=["POST"]),
+        Route("/_sandbox/credit-applications", sim.admin_credit_application, methods=["POST"]),
+        Route("/_sandbox/invoices/{id}/edit", sim.admin_edit_invoice, methods=["POST"]),
+        Route("/_sandbox/invoices/{id}/close", sim.admin_close_invoice, methods=["POST"]),
+        Route("/_sandbox/purchaseorders/{id}/edit", sim.admin_edit_procurement, methods=["POST"]),
     ]
     app = _CallLog(Starlette(routes=routes), sim)
     wrapped = ConnectWiseFaultMiddleware(app, sim)

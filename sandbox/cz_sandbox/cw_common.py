@@ -6,12 +6,23 @@ without importing the HTTP layer (which imports them).
 
 from __future__ import annotations
 
+import contextvars
 from datetime import UTC, datetime
 from typing import Any
 
 from cz_sandbox.cw_seed import API_MEMBER, fmt
 
-__all__ = ["API_MEMBER", "CwError", "info", "invalid", "not_found", "now", "patch_ops", "verror"]
+__all__ = ["API_BASE", "API_MEMBER", "CwError", "href", "info", "invalid", "not_found", "now", "patch_ops", "verror"]
+
+# The API root of the request being answered ("http://127.0.0.1:8001/v4_6_release/apis/3.0"), set by the HTTP
+# layer, so a reference's ``_info`` href points back at this simulator the way ConnectWise's point at the tenant.
+API_BASE: contextvars.ContextVar[str] = contextvars.ContextVar("cw_api_base",
+                                                               default="http://localhost/v4_6_release/apis/3.0")
+
+
+def href(path: str) -> str:
+    """An absolute ``*_href`` for ``path`` (e.g. "finance/invoices/1001"), as references' ``_info`` carry."""
+    return f"{API_BASE.get()}/{path}"
 
 
 class CwError(Exception):

@@ -13,6 +13,18 @@ the GLExportPurchaseTransaction ``id`` is a string as in the sample, "PO #PO-400
 Tax: a line's ``taxCode`` is the tenant's CW tax code (GST / GST-FREE) and its
 ``taxCodeXref`` is the purchase-side Xero tax type from ``demo.CW_PURCHASE_TAX_XREFS`` (INPUT / EXEMPTEXPENSES);
 freight is taxed like the first line. Amounts: line ``tax`` = round(extCost x rate); total = subTotal + freight + tax.
+
+Vendor returns (negative procurement; opt-in, ``"vendorReturn": true`` on ``/_sandbox/unpostedprocurement``): a
+purchase order whose lines have negative quantities, the stock sent back, received and closed like any other, so
+its purchase transaction totals negative and its purchaseDetail lines (and tax item) carry the opposite sign,
+positive. Unpublished, chosen: the return is a PO with negative line quantities (the unit cost stays positive),
+its ``procurementType`` stays "Purchase" (the enum's other values, Adjustment and Transfer, are inventory moves),
+and its vendor invoice number defaults to "CR-<po id>" (the supplier's credit note).
+
+Edits after posting (``/_sandbox/purchaseorders/{id}/edit``): once its batch is deleted, a received purchase order
+can be changed and received again; like an invoice closed again it gets NEW GL entry ids (purchaseDetail and
+purchaseDetailTax item ids) and a new ``dateClosed``, and keeps its PO, its number and its unposted record id.
+Unpublished, chosen: the same record id (ConnectWise might make a new one).
 """
 
 from __future__ import annotations
@@ -104,6 +116,7 @@ class PurchaseOrder:
     vendor_invoice_number: str | None = None
     vendor_invoice_date: datetime | None = None
     closed_at: datetime | None = None
+    vendor_return: bool = False  # the lines' quantities are negative (module docstring)
 
     @property
     def subtotal(self) -> float:
@@ -195,6 +208,18 @@ class Procurement:
         po.vendor_invoice_number = invoice_number
         po.vendor_invoice_date = received.replace(hour=0, minute=0, second=0, microsecond=0)
         po.status_id, po.closed_at, po.updated_at, po.updated_by = 3, received, received, by
+        freight_entry, ap_entry = self._new_entries(po, with_gl)
+        rec = UnpostedRecord(id=self.next_record_id, po_id=po.id, freight_entry_id=freight_entry,
+                             ap_entry_id=ap_entry, closed_at=received, updated_at=received)
+        self.next_record_id += 1
+        self.records[rec.id] = rec
+        for entry in rec.gl_entry_ids(po):
+            self.entries[entry] = rec.id
+        return rec
+
+    def _new_entries(self, po: PurchaseOrder, with_gl: bool) -> tuple[int | None, int]:
+        """GL entry ids for a closing: one per line and for freight (unless ``with_gl`` is off), and the payable
+        entry; (freight entry, payable entry)."""
         freight_entry = None
         if with_gl:
             for line in po.lines:
@@ -205,13 +230,7 @@ class Procurement:
                 self.world.next_entry_id += 1
         ap_entry = self.world.next_entry_id
         self.world.next_entry_id += 1
-        rec = UnpostedRecord(id=self.next_record_id, po_id=po.id, freight_entry_id=freight_entry,
-                             ap_entry_id=ap_entry, closed_at=received, updated_at=received)
-        self.next_record_id += 1
-        self.records[rec.id] = rec
-        for entry in rec.gl_entry_ids(po):
-            self.entries[entry] = rec.id
-        return rec
+        return freight_entry, ap_entry
 
     def seed(self, rng: random.Random, per_location: dict[str, int]) -> None:
         """~25-40 POs per location over the last two months: most received and closed (unposted procurement),
@@ -441,20 +460,8 @@ class Procurement:
         number = body.get("poNumber")
         if number is not None and any(p.number == str(number) for p in self.pos.values()):
             raise ValueError(f"poNumber {number} already exists")
-        specs = []
-        for spec in body.get("lines") or []:
-            code = self.world.tax_code_by(identifier=str(spec["taxCode"])) if spec.get("taxCode") else None
-            # the record's tax code decides its purchase-side tax type unless an xref is given outright
-            xref = str(spec.get("taxCodeXref") or (demo.CW_PURCHASE_TAX_XREFS.get(code["identifier"]) if code
-                                                    else None) or "INPUT")
-            if code is None:
-                ident = next((k for k, v in demo.CW_PURCHASE_TAX_XREFS.items() if v == xref), None)
-                code = self.world.tax_code_by(identifier=ident) if ident else None
-            rate = float(spec["taxRate"]) if "taxRate" in spec else (float(code["rate"]) if code else 0.0)
-            specs.append({"description": str(spec["description"]), "quantity": spec.get("quantity", 1),
-                          "unitCost": spec["unitCost"], "accountNumber": str(spec.get("accountNumber") or ""),
-                          "taxCodeId": code["id"] if code else None, "xref": xref, "rate": rate,
-                          "product": spec.get("product")})
+        vendor_return = bool(body.get("vendorReturn"))
+        specs = [self._line_spec(spec, vendor_return) for spec in body.get("lines") or []]
         if not specs:
             raise ValueError("lines is required")
         when = now()
@@ -462,9 +469,106 @@ class Procurement:
         po = self.add_po(location_id=location_id, vendor_id=int(body["vendorId"]), day=day, specs=specs,
                          status_id=2, entered_by=API_MEMBER, freight=float(body.get("freightCost") or 0),
                          number=str(number) if number is not None else None)
-        rec = self.receive_and_close(po, when, str(body.get("vendorInvoiceNumber") or f"INV-{po.id}"), API_MEMBER,
+        po.vendor_return = vendor_return
+        default_number = f"CR-{po.id}" if vendor_return else f"INV-{po.id}"
+        rec = self.receive_and_close(po, when, str(body.get("vendorInvoiceNumber") or default_number), API_MEMBER,
                                      with_gl=bool(body.get("withGlEntries", True)))
         return {**self.render_unposted(rec), "glEntryIds": rec.gl_entry_ids(po)}
+
+    def _line_spec(self, spec: dict[str, Any], vendor_return: bool = False) -> dict[str, Any]:
+        """An admin PO line {description, quantity?, unitCost, accountNumber, taxCode | taxCodeXref, taxRate?,
+        product?} as ``add_po`` takes it; a vendor return's quantity is given positive (the units sent back) and
+        stored negative."""
+        code = self.world.tax_code_by(identifier=str(spec["taxCode"])) if spec.get("taxCode") else None
+        # the record's tax code decides its purchase-side tax type unless an xref is given outright
+        xref = str(spec.get("taxCodeXref") or (demo.CW_PURCHASE_TAX_XREFS.get(code["identifier"]) if code
+                                                else None) or "INPUT")
+        if code is None:
+            ident = next((k for k, v in demo.CW_PURCHASE_TAX_XREFS.items() if v == xref), None)
+            code = self.world.tax_code_by(identifier=ident) if ident else None
+        rate = float(spec["taxRate"]) if "taxRate" in spec else (float(code["rate"]) if code else 0.0)
+        quantity = float(spec.get("quantity", 1))
+        if vendor_return:
+            if quantity <= 0:
+                raise ValueError("a vendor return's quantities are given positive (the units sent back)")
+            quantity = -quantity
+        return {"description": str(spec["description"]), "quantity": quantity, "unitCost": spec["unitCost"],
+                "accountNumber": str(spec.get("accountNumber") or ""), "taxCodeId": code["id"] if code else None,
+                "xref": xref, "rate": rate, "product": spec.get("product")}
+
+    def admin_edit(self, raw: str, body: dict[str, Any]) -> dict[str, Any]:
+        """/_sandbox/purchaseorders/{id}/edit: change a received, unbatched PO and receive it again (new GL entry
+        ids; module docstring). ``changeLines`` [{line, quantity?, unitCost?, description?}] (line = lineNumber;
+        a vendor return's quantities given positive), ``removeLines`` [lineNumber], ``addLines`` [line spec],
+        ``freightCost``."""
+        po = self.pos.get(int(raw)) if raw.isdigit() else None
+        if po is None:
+            raise CwError(404, {"error": f"no purchase order {raw}"})
+        rec = next((r for r in self.records.values() if r.po_id == po.id), None)
+        if rec is None:
+            raise ValueError(f"purchase order {po.number} is not received and closed: nothing was posted")
+        if rec.batch_id is not None:
+            raise CwError(409, {"error": f"purchase order {po.number} (record {rec.id}) is in batch {rec.batch_id}: "
+                                f"DELETE finance/accounting/batches/{rec.batch_id} first"})
+        sign = -1 if po.vendor_return else 1
+        by_number = {x.line_number: x for x in po.lines}
+        changes: dict[int, dict[str, Any]] = {}
+        for spec in body.get("changeLines") or []:
+            number = int(spec["line"])
+            if number not in by_number:
+                raise ValueError(f"line {number} is not one of the PO's lines {sorted(by_number)}")
+            change: dict[str, Any] = {}
+            if "quantity" in spec:
+                change["quantity"] = float(spec["quantity"])
+                if po.vendor_return and change["quantity"] <= 0:
+                    raise ValueError("a vendor return's quantities are given positive (the units sent back)")
+            if "unitCost" in spec:
+                change["unitCost"] = float(spec["unitCost"])
+            if "description" in spec:
+                change["description"] = str(spec["description"])
+            changes[number] = change
+        gone = {int(n) for n in body.get("removeLines") or []}
+        if gone - set(by_number):
+            raise ValueError(f"removeLines {sorted(gone - set(by_number))} are not among {sorted(by_number)}")
+        added = [self._line_spec(spec, po.vendor_return) for spec in body.get("addLines") or []]
+        if len(gone) == len(po.lines) and not added:
+            raise ValueError("a purchase order keeps at least one line")
+        freight = float(body["freightCost"]) if body.get("freightCost") is not None else None
+        when = now()
+        old = rec.gl_entry_ids(po)
+        for entry in old:
+            self.entries.pop(entry, None)
+        kept = []
+        for line in po.lines:
+            if line.line_number in gone:
+                continue
+            spec = changes.get(line.line_number, {})
+            if "quantity" in spec:
+                line.quantity = sign * spec["quantity"]
+            if "unitCost" in spec:
+                line.unit_cost = spec["unitCost"]
+            if "description" in spec:
+                line.description = spec["description"]
+            kept.append(line)
+        next_number = max(by_number) + 1
+        for spec in added:
+            kept.append(PoLine(id=self.next_line_id, line_number=next_number, description=spec["description"],
+                               product=spec.get("product"), quantity=float(spec["quantity"]),
+                               unit_cost=float(spec["unitCost"]), account=spec["accountNumber"],
+                               tax_code_id=spec["taxCodeId"], xref=spec["xref"], rate=float(spec["rate"])))
+            self.next_line_id += 1
+            next_number += 1
+        po.lines = kept
+        if freight is not None:
+            po.freight = freight
+        for line in po.lines:
+            line.received, line.date_received, line.updated_at, line.entry_id = line.quantity, when, when, None
+        rec.freight_entry_id, rec.ap_entry_id = self._new_entries(po, with_gl=True)
+        rec.closed_at = rec.updated_at = po.closed_at = po.updated_at = when
+        po.updated_by = API_MEMBER
+        for entry in rec.gl_entry_ids(po):
+            self.entries[entry] = rec.id
+        return {**self.render_unposted(rec), "glEntryIds": rec.gl_entry_ids(po), "replacedGlEntryIds": old}
 
     def state(self) -> dict[str, Any]:
         def row(rec: UnpostedRecord) -> dict[str, Any]:

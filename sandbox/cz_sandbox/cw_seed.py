@@ -7,12 +7,32 @@ read in one place. Everything here is synchronous and unlocked: the HTTP layer s
 Ids, as the real tenant has them: invoice ids (= UnpostedInvoice ``id`` and ``billingLogId``, = GLExport
 transaction ``id``) from 1001, invoice numbers from "10001" in date order, GL entry ids from 50001 (one per detail
 line, plus one accounts-receivable entry per invoice), batch ids from 1, company ids from 250.
+
+Credit memos are invoices of ``type`` "CreditMemo" (the Invoice model's enum) whose amounts carry the memo's sign:
+negative ``total``, ``subtotal`` and ``salesTax``. Their lines are given as a user enters them (positive quantity
+and price) and stored negated, so everything computed from the lines (totals, tax, the export) follows. The demo
+seeds none unless ``credit_memos_per_location`` asks (``seed_credit_memos``). Unpublished, chosen here:
+- a credit memo's lines are entered positive and the memo's type makes them negative (quantity negated, the
+  unit price stays positive), so its Invoice and UnpostedInvoice amounts are negative;
+- a credit memo takes its number from the invoices' one sequence (no prefix or suffix);
+- its export transaction has ``documentType`` "CREDIT MEMO" (the sample shows only "INVOICE", upper case) and
+  ``billingType`` "CreditMemo" (the sample's ``billingType`` "Miscellaneous" is an Invoice ``type`` value);
+  ``glTypeId`` stays "AR": the transaction is still the receivable entry, now negative, its lines positive;
+  the header's tax amounts (``salesTax``, ``taxableTotal``, ``taxLevels``) keep the document's sign, negative;
+- seeded credit memos are applied to nothing (a user applies them: ``/_sandbox/credit-applications``).
+
+Edits after posting (``World.reopen`` / ``World.close``): ConnectWise lets a user unbatch an invoice, set it to an
+open status, edit it and close it again; closing builds its GL entries anew (the nexnow.net workaround for a
+stuck invoice relies on this). So a reopened invoice has no GL entries and is not unposted (it is not closed);
+closing it gives every line and the receivable NEW GL entry ids (the old ids are no longer GL entries), while its
+id, number and date stay. Unpublished, chosen: the open status is "New" (billing status id 1), and a batched
+invoice cannot be reopened (delete or unbatch its batch first), as the Accounting Interface's edit steps say.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -23,6 +43,9 @@ from cz_sandbox.cw_conditions import format_datetime
 CURRENCY = {"id": 1, "symbol": "$", "currencyCode": "AUD", "name": "Australian Dollar"}
 COUNTRY = {"id": 7, "name": "Australia"}
 CLOSED = {"id": 13, "name": "Closed", "isClosed": True}
+OPEN = {"id": 1, "name": "New", "isClosed": False}  # a reopened invoice's status (finance/billingStatuses id 1)
+INVOICE_TYPES = ("Agreement", "CreditMemo", "DownPayment", "Miscellaneous", "Progress", "Standard")  # Invoice.type
+CREDIT_MEMO = "CreditMemo"
 ACTIVE = {"id": 1, "name": "Active"}
 CLIENT_TYPE = {"id": 1, "name": "Client"}
 VENDOR_TYPE = {"id": 3, "name": "Vendor"}
@@ -113,6 +136,7 @@ class Line:
     total: float
     tax: float
     hours: bool = False
+    time_entry_id: int | None = None  # the time entry an hours line bills; kept when GL entries are rebuilt
 
 
 @dataclass
@@ -134,6 +158,22 @@ class Invoice:
     batch_id: int | None = None
     currency_code: str | None = None  # None: the company's currency (AUD)
     reported_total: float | None = None  # a total that disagrees with the lines (bad-input tests)
+    type: str = "Standard"  # Invoice.type; "CreditMemo": the lines are stored negated (module docstring)
+    open: bool = False  # reopened for an edit: no GL entries, not unposted, until closed again
+
+    @property
+    def is_credit_memo(self) -> bool:
+        return self.type == CREDIT_MEMO
+
+    @property
+    def sign(self) -> int:
+        """-1 for a credit memo (its amounts are negative), else 1."""
+        return -1 if self.is_credit_memo else 1
+
+    @property
+    def is_unposted(self) -> bool:
+        """On the Unposted tab: closed and in no batch."""
+        return self.batch_id is None and not self.open
 
     @property
     def currency(self) -> dict[str, Any]:
@@ -227,42 +267,133 @@ class World:
     def add_invoice(self, *, location_id: int, company_id: int, invoice_date: datetime, lines: list[dict[str, Any]],
                     closed_at: datetime, entered_by: str, description: str | None = None,
                     number: str | None = None, with_gl: bool = True, due_days: int | None = None,
-                    currency_code: str | None = None, reported_total: float | None = None) -> Invoice:
-        """Close an invoice: it gets GL entries (one per line, plus AR) and shows up as unposted."""
-        built: list[Line] = []
-        for spec in lines:
-            qty, price = float(spec["quantity"]), float(spec["unitPrice"])
-            total = money(Decimal(str(qty)) * Decimal(str(price)))
-            rate = float(spec["rate"])
-            built.append(Line(entry_id=None, description=spec["description"], quantity=qty, unit_price=price,
-                              account=str(spec["accountNumber"]), tax_code_id=spec.get("taxCodeId"),
-                              tax_xref=spec["xref"], tax_rate=rate, product=spec.get("product"), total=total,
-                              tax=money(Decimal(str(total)) * Decimal(str(rate))),
-                              hours=bool(spec.get("hours"))))
-        ar_entry = None
-        if with_gl and built:
-            for line in built:
-                line.entry_id = self.next_entry_id
-                self.next_entry_id += 1
-            ar_entry = self.next_entry_id
-            self.next_entry_id += 1
+                    currency_code: str | None = None, reported_total: float | None = None,
+                    invoice_type: str = "Standard") -> Invoice:
+        """Close an invoice: it gets GL entries (one per line, plus AR) and shows up as unposted. A credit memo's
+        ``lines`` are given positive and stored negated (module docstring)."""
+        sign = -1 if invoice_type == CREDIT_MEMO else 1
         if number is None:
             number = str(self.next_invoice_number)
             self.next_invoice_number += 1
         inv = Invoice(id=self.next_invoice_id, number=number, location_id=location_id, company_id=company_id,
                       date=invoice_date, due_days=due_days if due_days is not None else self.company_terms(company_id),
-                      description=description or "", lines=built, ar_entry_id=ar_entry,
-                      entered_at=closed_at - timedelta(hours=2, minutes=17), closed_at=closed_at,
+                      description=description or "", lines=[self.build_line(spec, sign) for spec in lines],
+                      ar_entry_id=None, entered_at=closed_at - timedelta(hours=2, minutes=17), closed_at=closed_at,
                       updated_at=closed_at, entered_by=entered_by, updated_by=entered_by,
-                      currency_code=currency_code, reported_total=reported_total)
+                      currency_code=currency_code, reported_total=reported_total, type=invoice_type)
         self.next_invoice_id += 1
         self.invoices[inv.id] = inv
-        for entry in inv.gl_entry_ids:
-            self.entries[entry] = inv.id
+        self._make_gl_entries(inv, with_gl)
         return inv
 
+    @staticmethod
+    def build_line(spec: dict[str, Any], sign: int = 1) -> Line:
+        """A line from its spec {description, quantity, unitPrice, accountNumber, taxCodeId, xref, rate, product,
+        hours}; ``sign`` -1 stores a credit memo's positive quantity negated (the price stays positive)."""
+        qty, price = sign * float(spec["quantity"]), float(spec["unitPrice"])
+        total = money(Decimal(str(qty)) * Decimal(str(price)))
+        rate = float(spec["rate"])
+        return Line(entry_id=None, description=spec["description"], quantity=qty, unit_price=price,
+                    account=str(spec["accountNumber"]), tax_code_id=spec.get("taxCodeId"), tax_xref=spec["xref"],
+                    tax_rate=rate, product=spec.get("product"), total=total,
+                    tax=money(Decimal(str(total)) * Decimal(str(rate))), hours=bool(spec.get("hours")))
+
+    def _make_gl_entries(self, inv: Invoice, with_gl: bool) -> None:
+        """Closing: one GL entry per line plus the receivable, from the tenant's one counter (none when the
+        invoice has no lines or ``with_gl`` is off, the missing-GL-mapping case)."""
+        if not (with_gl and inv.lines):
+            return
+        for line in inv.lines:
+            line.entry_id = self.next_entry_id
+            self.next_entry_id += 1
+            if line.hours and line.time_entry_id is None:
+                line.time_entry_id = _time_entry_id(line.entry_id)
+        inv.ar_entry_id = self.next_entry_id
+        self.next_entry_id += 1
+        for entry in inv.gl_entry_ids:
+            self.entries[entry] = inv.id
+
+    def reopen(self, inv: Invoice, when: datetime, by: str) -> list[int]:
+        """Set a closed, unbatched invoice to an open status: its GL entries go (returned, for the caller)."""
+        if inv.batch_id is not None:
+            raise ValueError(f"invoice {inv.number} (id {inv.id}) is in batch {inv.batch_id}: delete or unbatch "
+                             "the batch first")
+        old = inv.gl_entry_ids
+        for entry in old:
+            self.entries.pop(entry, None)
+        for line in inv.lines:
+            line.entry_id = None
+        inv.ar_entry_id, inv.open = None, True
+        inv.updated_at, inv.updated_by = when, by
+        return old
+
+    def close(self, inv: Invoice, when: datetime, by: str, with_gl: bool = True) -> None:
+        """Close an open invoice again: new GL entries (new ids), unposted once more; id, number and date stay."""
+        if not inv.open:
+            raise ValueError(f"invoice {inv.number} (id {inv.id}) is not open")
+        inv.open = False
+        inv.closed_at, inv.updated_at, inv.updated_by = when, when, by
+        self._make_gl_entries(inv, with_gl)
+
     def unposted(self) -> list[Invoice]:
-        return [inv for inv in self.invoices.values() if inv.batch_id is None]
+        return [inv for inv in self.invoices.values() if inv.is_unposted]
+
+    def line_spec(self, spec: dict[str, Any], credit_memo: bool = False) -> dict[str, Any]:
+        """An admin line {description, quantity, unitPrice, accountNumber, taxCode | taxCodeXref, taxRate?,
+        product?, hours?} as ``build_line`` takes it: the tax code resolved (default GST). A credit memo's line
+        is given as a user enters it, positive (ValueError otherwise)."""
+        code = None
+        if spec.get("taxCode"):
+            code = self.tax_code_by(identifier=str(spec["taxCode"]))
+            if code is None:
+                raise ValueError(f"unknown taxCode {spec['taxCode']!r}")
+        elif spec.get("taxCodeXref"):
+            code = self.tax_code_by(xref=str(spec["taxCodeXref"]))
+        else:
+            code = self.tax_codes[1]
+        if credit_memo and not (float(spec["quantity"]) > 0 and float(spec["unitPrice"]) >= 0):
+            raise ValueError("a credit memo's lines are given positive (quantity > 0, unitPrice >= 0): its type "
+                             "makes them negative")
+        xref = code["xref"] if code else str(spec["taxCodeXref"])
+        rate = float(spec["taxRate"]) if "taxRate" in spec else (code["rate"] if code else 0.0)
+        return {"description": str(spec["description"]), "quantity": spec["quantity"],
+                "unitPrice": spec["unitPrice"], "accountNumber": str(spec["accountNumber"]),
+                "taxCodeId": code["id"] if code else None, "xref": xref, "rate": rate,
+                "product": spec.get("product"), "hours": bool(spec.get("hours"))}
+
+    def edited_lines(self, inv: Invoice, change: list[dict[str, Any]], remove: list[int],
+                     add: list[dict[str, Any]]) -> list[Line]:
+        """The invoice's lines after an edit, built without touching the invoice (so a refused edit changes
+        nothing): ``change`` [{line (1-based), quantity?, unitPrice?, description?}], ``remove`` [line], ``add``
+        [admin line specs]. Line numbers name the lines before the edit; quantities of a credit memo are given
+        positive, as when it was made."""
+        count = len(inv.lines)
+        out = [replace(line, entry_id=None) for line in inv.lines]
+        for spec in change:
+            number = int(spec["line"])
+            if not 1 <= number <= count:
+                raise ValueError(f"line {number} is not one of the invoice's lines 1..{count}")
+            line = out[number - 1]
+            if "quantity" in spec:
+                qty = float(spec["quantity"])
+                if inv.is_credit_memo and qty <= 0:
+                    raise ValueError("a credit memo's quantities are given positive: its type makes them negative")
+                line.quantity = inv.sign * qty
+            if "unitPrice" in spec:
+                line.unit_price = float(spec["unitPrice"])
+            if "description" in spec:
+                line.description = str(spec["description"])
+            line.total = money(Decimal(str(line.quantity)) * Decimal(str(line.unit_price)))
+            line.tax = money(Decimal(str(line.total)) * Decimal(str(line.tax_rate)))
+        gone = {int(n) for n in remove}
+        bad = sorted(n for n in gone if not 1 <= n <= count)
+        if bad:
+            raise ValueError(f"removeLines {bad} are not among the invoice's lines 1..{count}")
+        out = [line for n, line in enumerate(out, start=1) if n not in gone]
+        out += [self.build_line(self.line_spec(spec, inv.is_credit_memo), inv.sign) for spec in add]
+        if not out:
+            raise ValueError("an invoice keeps at least one line")
+        return out
 
     # ------------------------------------------------------------ renderers
 
@@ -279,7 +410,7 @@ class World:
             "accountNumber": comp.get("accountNumber") if comp else None,
             "billToCompany": self.company_ref(inv.company_id),
             "billToSite": comp.get("site") if comp else None,
-            "invoiceNumber": inv.number, "invoiceDate": fmt(inv.date), "invoiceType": "Standard",
+            "invoiceNumber": inv.number, "invoiceDate": fmt(inv.date), "invoiceType": inv.type,
             "description": inv.description or None, "billingTerms": terms, "dueDays": str(inv.due_days),
             "dueDate": fmt(inv.date + timedelta(days=inv.due_days)), "currency": inv.currency,
             "subTotal": inv.subtotal, "total": inv.total, "salesTaxAmount": inv.tax,
@@ -298,7 +429,8 @@ class World:
         batch = self.batches.get(inv.batch_id) if inv.batch_id is not None else None
         service = money(sum(Decimal(str(line.total)) for line in inv.lines if line.hours or line.account == "210"))
         return drop_nulls({
-            "id": inv.id, "invoiceNumber": inv.number, "type": "Standard", "status": dict(CLOSED),
+            "id": inv.id, "invoiceNumber": inv.number, "type": inv.type,
+            "status": dict(OPEN if inv.open else CLOSED),
             "company": self.company_ref(inv.company_id), "billToCompany": self.company_ref(inv.company_id),
             "shipToCompany": self.company_ref(inv.company_id),
             "accountNumber": comp.get("accountNumber") if comp else None,
@@ -311,7 +443,7 @@ class World:
             "serviceTotal": service, "productTotal": money(Decimal(str(inv.subtotal)) - Decimal(str(service))),
             "expenseTotal": 0.0, "subtotal": inv.subtotal, "salesTax": inv.tax, "total": inv.total,
             "payments": 0.0, "credits": 0.0, "balance": inv.total, "specialInvoiceFlag": False,
-            "closedBy": inv.entered_by,
+            "closedBy": None if inv.open else inv.entered_by,
             "glBatch": {"id": batch.id, "name": batch.identifier} if batch else None,
             "_info": self._info(inv.entered_at, inv.entered_by, inv.updated_at, inv.updated_by),
         })
@@ -371,7 +503,10 @@ class World:
         """A sales transaction in the shape of ConnectWise's published sample export (reference: "The export as
         ConnectWise sends it"): the transaction is the accounts-receivable entry (glTypeId AR, a positive total
         for an invoice, upper-case documentType, dates without a zone); its detail lines carry the opposite sign,
-        and sales tax comes as detail lines of its own (glTypeId ST), one per tax level."""
+        and sales tax comes as detail lines of its own (glTypeId ST), one per tax level. A credit memo is the
+        same with the signs turned: a negative total, positive lines and tax line; its header amounts
+        (taxableTotal, taxLevels, salesTax) keep the document's sign, as an invoice's do. documentType
+        "CREDIT MEMO" and billingType "CreditMemo" are unpublished choices (module docstring)."""
         comp = self.companies.get(inv.company_id)
         terms = TERMS.get(inv.due_days, {"id": 1, "name": f"Net {inv.due_days}"})
         levels: dict[str, list[Decimal]] = {}
@@ -380,39 +515,41 @@ class World:
             bucket[0] += Decimal(str(line.total))
             bucket[1] += Decimal(str(line.tax))
         taxable = money(sum(Decimal(str(line.total)) for line in inv.lines if line.tax_rate > 0))
+        kind = document_type(inv)
         rate = max((line.tax_rate for line in inv.lines), default=0.0)
         detail = [self._detail(inv, line) for line in inv.lines]
         detail.append(self._tax_line(inv, rate))
         taxed = [money(a[0]) for a in levels.values()] + [0.0] * 5
         return {
             "id": inv.id, "documentNumber": inv.number, "documentDate": zoneless(inv.date),
-            "documentType": "INVOICE", "glTypeId": "AR", "glClass": "AR", "accountNumber": AR_ACCOUNT,
+            "documentType": kind, "glTypeId": "AR", "glClass": "AR", "accountNumber": AR_ACCOUNT,
             "company": self.company_ref(inv.company_id), "companyType": dict(CLIENT_TYPE) if comp else None,
             "companyAccountNumber": comp.get("accountNumber") if comp else None,
             "site": comp.get("site") if comp else None, "shipToCompany": self.company_ref(inv.company_id),
             "billingTerms": terms, "billingTermsXref": str(inv.due_days),
             "dueDate": zoneless(inv.date + timedelta(days=inv.due_days)), "dueDays": inv.due_days,
             "currency": inv.currency, "taxCode": self.tax_ref(comp["taxCodeId"] if comp else 1),
-            "taxable": taxable > 0, "taxableTotal": taxable, "taxGroupRate": rate,
+            "taxable": taxable != 0, "taxableTotal": taxable, "taxGroupRate": rate,
             "taxAccountNumber": TAX_ACCOUNT, "stateTaxXref": inv.lines[0].tax_xref if inv.lines else None,
             "taxLevels": [{"taxLevel": 1, "taxCodeXref": xref, "taxableAmount": money(amounts[0]),
                            "taxAmount": money(amounts[1])} for xref, amounts in levels.items()],
             "salesTax": inv.tax, "stateTax": inv.tax, "countyTax": 0.0, "cityTax": 0.0,
             **{f"taxableAmount{n}": taxed[n - 1] if n == 1 else 0.0 for n in range(1, 6)},
             "total": inv.total, "description": inv.description or None,
-            "memo": f"Invoice {inv.number}", "billingType": "Standard",
+            "memo": f"{'Credit Memo' if inv.is_credit_memo else 'Invoice'} {inv.number}", "billingType": inv.type,
             "glEntryIds": ",".join(str(e) for e in inv.gl_entry_ids),
             "detail": detail,
         }
 
     def _detail(self, inv: Invoice, line: Line) -> dict[str, Any]:
-        """A revenue line: the credit side, so quantity and total are negative under a positive AR total; its
-        own id is a detail id, not one of the transaction's GL entry ids (as in the sample)."""
+        """A revenue line: the other side of the receivable, so quantity and total are negative under an
+        invoice's positive AR total (positive under a credit memo's negative one); its own id is a detail id,
+        not one of the transaction's GL entry ids (as in the sample)."""
         taxable = line.tax_rate > 0
         item = {"id": _product_id(line.product), "identifier": line.product} if line.product else None
         return {
             "id": DETAIL_ID_OFFSET + line.entry_id if line.entry_id is not None else None,
-            "documentDate": zoneless(inv.date), "documentType": "INVOICE", "glTypeId": "RP",
+            "documentDate": zoneless(inv.date), "documentType": document_type(inv), "glTypeId": "RP",
             "glClass": "R", "accountNumber": line.account, "costAccountNumber": COGS_ACCOUNT,
             "description": line.description, "memo": line.description, "itemDescription": line.description,
             "salesDescription": line.description, "quantity": -line.quantity, "itemPrice": line.unit_price,
@@ -425,7 +562,7 @@ class World:
             "taxLevels": [{"taxLevel": 1, "taxableFlag": taxable}],
             "item": item, "product": dict(item) if item else None,
             "unitOfMeasure": {"id": 1, "name": "Hour"} if line.hours else {"id": 2, "name": "Each"},
-            "timeEntry": {"id": _time_entry_id(line.entry_id)} if line.hours and line.entry_id else None,
+            "timeEntry": {"id": line.time_entry_id} if line.time_entry_id else None,
             "currency": inv.currency,
         }
 
@@ -434,11 +571,17 @@ class World:
         lines' sign), as in the sample; one tax level here, as the demo's GST is one."""
         return {
             "id": DETAIL_ID_OFFSET + (inv.ar_entry_id or 0), "documentDate": zoneless(inv.date),
-            "documentType": "INVOICE", "glTypeId": "ST", "glClass": "ST", "accountNumber": TAX_ACCOUNT,
+            "documentType": document_type(inv), "glTypeId": "ST", "glClass": "ST", "accountNumber": TAX_ACCOUNT,
             "description": "Level 1 Sales Tax", "memo": "Sales Tax", "taxNote": "AUTOSTAX", "quantity": 0.0,
             "itemPrice": 0.0, "total": -inv.tax, "taxRate": rate, "taxRatePercent": round(rate * 100, 4),
             "taxableFlag": False, "currency": inv.currency,
         }
+
+
+def document_type(inv: Invoice) -> str:
+    """The export's documentType: "INVOICE" (the sample), or "CREDIT MEMO" for a credit memo (unpublished;
+    chosen in the sample's upper case)."""
+    return "CREDIT MEMO" if inv.is_credit_memo else "INVOICE"
 
 
 def zoneless(value: datetime | None) -> str | None:
@@ -520,8 +663,10 @@ def demo_lines(rng: random.Random, world: World) -> list[dict[str, Any]]:
 
 
 def build_world(seed: int, invoices_per_location: dict[str, int], anchor: date | None = None,
-                stuck_invoice: bool = False) -> World:
-    """The demo tenant: same seed, same sizes and same anchor day give the same data, byte for byte."""
+                stuck_invoice: bool = False, credit_memos_per_location: dict[str, int] | None = None) -> World:
+    """The demo tenant: same seed, same sizes and same anchor day give the same data, byte for byte. Credit
+    memos only when ``credit_memos_per_location`` asks (after every invoice, from their own random stream, so
+    asking for them moves no invoice)."""
     anchor_day = anchor or datetime.now(UTC).date()
     world = World(anchor=datetime.combine(anchor_day, time(0, 0), tzinfo=UTC))
     rng = random.Random(seed)
@@ -558,4 +703,34 @@ def build_world(seed: int, invoices_per_location: dict[str, int], anchor: date |
                        else f"{world.companies[company_id]['name']} - services {month}")
         world.add_invoice(location_id=lid, company_id=company_id, invoice_date=day, lines=lines, closed_at=closed,
                           entered_by=staff, description=description, with_gl=not stuck)
+    if credit_memos_per_location:
+        seed_credit_memos(world, random.Random(seed + 17), credit_memos_per_location)
     return world
+
+
+def seed_credit_memos(world: World, rng: random.Random, per_location: dict[str, int]) -> None:
+    """Opt-in demo credit memos: each credits one line (in full, or part of its quantity) of an earlier seeded
+    invoice at the same location, to the same company, dated 1-10 days after it (not after the anchor day),
+    closed and unposted, and applied to nothing (``POST /_sandbox/credit-applications`` applies one)."""
+    slugs = {loc["slug"]: lid for lid, loc in world.locations.items()}
+    unknown = set(per_location) - set(slugs)
+    if unknown:
+        raise ValueError(f"unknown location slugs {sorted(unknown)} in credit_memos_per_location")
+    drafts = []
+    for slug, lid in slugs.items():
+        pool = sorted((i for i in world.invoices.values()
+                       if i.location_id == lid and not i.is_credit_memo and i.gl_entry_ids), key=lambda i: i.id)
+        for seq in range(min(int(per_location.get(slug, 0)), len(pool))):
+            source = pool.pop(rng.randrange(len(pool)))
+            line = rng.choice(source.lines)
+            qty = line.quantity if line.quantity <= 1 or rng.random() < 0.5 else max(1, int(line.quantity // 2))
+            day = min(source.date + timedelta(days=rng.randint(1, 10)), world.anchor - timedelta(days=1))
+            closed = day + timedelta(hours=rng.randint(8, 17), minutes=rng.randint(0, 59))
+            spec = {"description": line.description, "quantity": qty, "unitPrice": line.unit_price,
+                    "accountNumber": line.account, "taxCodeId": line.tax_code_id, "xref": line.tax_xref,
+                    "rate": line.tax_rate, "product": line.product, "hours": line.hours}
+            drafts.append((closed, lid, seq, source, day, spec, rng.choice(STAFF)))
+    for closed, lid, _seq, source, day, spec, staff in sorted(drafts, key=lambda d: (d[0], d[1], d[2])):
+        world.add_invoice(location_id=lid, company_id=source.company_id, invoice_date=day, lines=[spec],
+                          closed_at=closed, entered_by=staff, invoice_type=CREDIT_MEMO,
+                          description=f"Credit for invoice {source.number} - {spec['description']}")

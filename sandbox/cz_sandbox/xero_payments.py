@@ -18,8 +18,8 @@ from cz_sandbox.xero_accounting import (
     ElementError,
     Org,
     find_invoice,
-    recalc_totals,
     render_contact,
+    settle_invoice,
 )
 from cz_sandbox.xero_formats import ZERO_ID, Clock, iso_string, money, ms_date, num, parse_date_in, to_decimal
 
@@ -107,14 +107,7 @@ def _apply(invoice: dict[str, Any], payment: dict[str, Any], sign: int, now: dat
     if sign > 0:
         ids.append(payment["PaymentID"])
     invoice["PaymentIDs"] = ids
-    recalc_totals(invoice)
-    if invoice["AmountDue"] <= 0:
-        invoice["Status"] = "PAID"
-        invoice["FullyPaidOnDate"] = payment["Date"]
-    elif invoice["Status"] == "PAID":
-        invoice["Status"] = "AUTHORISED"
-        invoice["FullyPaidOnDate"] = None
-    invoice["UpdatedDateUTC"] = now
+    settle_invoice(invoice, payment["Date"], now)
 
 
 def delete_payment(org: Org, payment_id: str, clock: Clock) -> dict[str, Any]:

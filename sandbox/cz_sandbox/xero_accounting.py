@@ -607,7 +607,8 @@ def save_invoice(org: Org, element: Any, create_only: bool, unitdp: int, clock: 
     return doc
 
 
-def _contact_summary(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
+def contact_summary(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
+    """The contact as a document nests it (a refused element echoes the Contact it was sent)."""
     contact = org.contacts.get(doc.get("ContactID") or "")
     if contact is None:
         echo = doc.get("_contact_echo") or {}
@@ -655,7 +656,7 @@ def render_invoice(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
         "AmountDue": num(doc.get("AmountDue")), "AmountPaid": num(doc.get("AmountPaid")),
         "AmountCredited": num(doc.get("AmountCredited")), "CurrencyRate": num(doc.get("CurrencyRate")),
         "IsDiscounted": False, "HasAttachments": False, "HasErrors": False,
-        "Contact": _contact_summary(org, doc),
+        "Contact": contact_summary(org, doc),
     })
     if isinstance(doc.get("Date"), date):
         out["DateString"] = iso_string(doc["Date"])
@@ -738,8 +739,8 @@ def failed_invoice(org: Org, element: Any, messages: list[str], candidate: dict[
     return out
 
 
-def invoice_view(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
-    """What ``where`` sees: native values plus the contact's fields under ``Contact``."""
+def document_view(org: Org, doc: dict[str, Any]) -> dict[str, Any]:
+    """What ``where`` sees of an invoice or credit note: native values plus the contact's fields under ``Contact``."""
     contact = org.contacts.get(doc.get("ContactID") or "", {})
     return {**doc, "Contact": {"ContactID": contact.get("ContactID"), "Name": contact.get("Name"),
                                "ContactNumber": contact.get("ContactNumber")}}

@@ -14,6 +14,8 @@ the two cannot drift apart. What is a credit note's own:
   credit note, PaymentType ARCREDITPAYMENT / APCREDITPAYMENT, xero_payments.py) use it up; at 0 the credit note is
   PAID. Once any of it is used the credit note can no longer be changed or voided, with the message Xero gives for
   that (waynerobinson/xeroizer#211, on a credit note with an allocation).
+- ``Allocations`` in a credit note body are ignored: "The allocation cannot be applied at the same time the Credit
+  Note is created by the API" (Xero support, quoted in waynerobinson/xeroizer#196); PUT .../Allocations does it.
 - Look-ups by CreditNoteID or CreditNoteNumber (``GET /CreditNotes/CN-0001``: "Xero accepts both",
   freakboy3742/pyxero#131; the spec types the path parameter as a uuid, as it does InvoiceID, which also takes a
   number).

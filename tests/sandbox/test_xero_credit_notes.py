@@ -190,6 +190,12 @@ def test_credit_note_lifecycle_updates_and_lookups(http: httpx.Client) -> None:
     assert (two.json()["CreditNotes"][0]["LineItems"][0]["UnitAmount"], two.json()["CreditNotes"][0]["SubTotal"]) \
         == (10.12, 30.36)
     assert four.json()["CreditNotes"][0]["LineItems"][0]["Tracking"][0]["Option"] == "Perth"
+    # Allocations sent inside a credit note are ignored (Xero applies them only through PUT .../Allocations).
+    invoice = put_invoice(http, token, "CW-L1")
+    inline = put_credit(http, token, None, Allocations=[{"Amount": 10, "Date": "2026-02-03",
+                                                        "Invoice": {"InvoiceID": invoice["InvoiceID"]}}])
+    assert inline["Allocations"] == [] and inline["RemainingCredit"] == inline["Total"]
+    assert get_invoice(http, token, invoice["InvoiceID"])["AmountCredited"] == 0.0
     # Lock dates bind credit notes as they bind invoices.
     http.post("/_sandbox/lock_dates", json={"tenant_id": ADL, "PeriodLockDate": "2026-02-28"}).raise_for_status()
     r = api(http, token, "PUT", "/CreditNotes", json=credit(None))

@@ -4,14 +4,18 @@ to the xero-python SDK except by its URL.
 ``create_xero_app()`` returns a Starlette app wrapped outermost in the sandbox's FaultMiddleware. State is in
 memory and rebuilt by ``POST /_sandbox/reset``. The pieces:
 
-- xero_oauth.py     authorization codes, rotating refresh tokens with a grace window, access tokens, connections
-- xero_accounting.py organisations, invoices, contacts and reference data with Xero's validation rules
-- xero_where.py     the ``where`` / ``order`` subset
-- xero_formats.py   MS-JSON dates, lenient booleans, If-Modified-Since
-- xero_payments.py  payments (applied to and reversed from invoices) and admin-made overpayments
-- xero_catalog.py   items
-- xero_payroll.py   Payroll AU under /payroll.xro/1.0: employees, calendars, pay items, leave, timesheets
-- this module       HTTP routing, auth checks, rate limits, Idempotency-Key replay, the /_sandbox/ admin routes
+- xero_oauth.py         authorization codes, rotating refresh tokens with a grace window, access tokens, connections
+- xero_accounting.py    organisations, invoices, contacts and reference data with Xero's validation rules
+- xero_numbering.py     document numbers: the index behind look-ups and uniqueness, the INV-/CN- sequences
+- xero_credit_notes.py  credit notes (ACCRECCREDIT / ACCPAYCREDIT) on the invoices' document code
+- xero_allocations.py   credit notes, overpayments and prepayments allocated to invoices, and reversed
+- xero_payments.py      payments (applied to and reversed from invoices; cash refunds of credit notes)
+- xero_prepayments.py   admin-made overpayments and prepayments
+- xero_where.py         the ``where`` / ``order`` subset
+- xero_formats.py       MS-JSON dates, lenient booleans, If-Modified-Since
+- xero_catalog.py       items
+- xero_payroll.py       Payroll AU under /payroll.xro/1.0: employees, calendars, pay items, leave, timesheets
+- this module           HTTP routing, auth checks, rate limits, Idempotency-Key replay, the /_sandbox/ admin routes
 
 Handlers read the request body first and then do all their work synchronously under one lock, so concurrent
 requests on uvicorn's event loop (and admin calls) never see half-applied batches.
@@ -42,10 +46,10 @@ from cz_sandbox.xero_accounting import (
     ElementError,
     Org,
     contact_view,
+    document_view,
     failed_contact,
     failed_invoice,
     find_invoice,
-    invoice_view,
     new_contact_doc,
     render_account,
     render_contact,
@@ -57,19 +61,19 @@ from cz_sandbox.xero_accounting import (
     save_invoice,
     seed_org,
 )
+from cz_sandbox.xero_allocations import (
+    allocate,
+    delete_allocation,
+    failed_allocation,
+    render_allocation,
+    render_deleted,
+)
 from cz_sandbox.xero_catalog import failed_item, find_item, render_item, save_item, seed_items
+from cz_sandbox.xero_credit_notes import SORTABLE as CREDIT_NOTE_SORTABLE
+from cz_sandbox.xero_credit_notes import failed_credit_note, find_credit_note, render_credit_note, save_credit_note
 from cz_sandbox.xero_formats import Clock, now_ms_json, parse_bool, parse_since
 from cz_sandbox.xero_oauth import Grant, OAuthError, OAuthStore
-from cz_sandbox.xero_payments import (
-    create_overpayment,
-    create_payment,
-    delete_payment,
-    failed_payment,
-    overpayment_view,
-    payment_view,
-    render_overpayment,
-    render_payment,
-)
+from cz_sandbox.xero_payments import create_payment, delete_payment, failed_payment, payment_view, render_payment
 from cz_sandbox.xero_payroll import (
     PayrollApi,
     render_calendar,
@@ -79,6 +83,9 @@ from cz_sandbox.xero_payroll import (
     seed_payroll,
     set_timesheet_status,
 )
+from cz_sandbox.xero_prepayments import SORTABLE as ADVANCE_SORTABLE
+from cz_sandbox.xero_prepayments import advance_view, create_advance, render_advance
+from cz_sandbox.xero_prepayments import store as advance_store
 from cz_sandbox.xero_where import WhereError, compile_where, sort_docs
 
 __all__ = ["XeroOrg", "XeroSandboxConfig", "create_xero_app", "API_PREFIX", "PAYROLL_PREFIX"]
@@ -519,7 +526,9 @@ class XeroSimulator:
         if request.url.path.startswith(PAYROLL_PREFIX + "/"):
             return self._payroll(org, request, body, parts)
         try:
-            if resource in ("payments", "items", "overpayments", "trackingcategories"):
+            if resource in ("creditnotes", "overpayments", "prepayments"):
+                return self._dispatch_credits(org, request, body, parts, resource)
+            if resource in ("payments", "items", "trackingcategories"):
                 return self._dispatch_more(org, request, body, parts, resource)
             if resource in ("invoices", "contacts") and method in ("PUT", "POST"):
                 try:
@@ -667,19 +676,6 @@ class XeroSimulator:
                                    failed_item)
         if method != "GET":
             return 405, {"Title": "Method Not Allowed", "Status": 405}
-        if resource == "overpayments":
-            if key:
-                doc = org.overpayments.get(key.lower())
-                return (200, envelope("Overpayments", [render_overpayment(org, doc)])) if doc else (404, NOT_FOUND)
-            since = parse_since(request.headers.get("if-modified-since"))
-            where = compile_where(q.get("where"))
-            views = [overpayment_view(org, d) for d in org.overpayments.values()
-                     if not since or d["UpdatedDateUTC"] >= since]
-            views = sort_docs([v for v in views if where(v)], q.get("order"),
-                              {"date", "updateddateutc", "total", "status", "contact.name"})
-            page, pagination = self._page(views, q)
-            return 200, envelope("Overpayments", [render_overpayment(org, org.overpayments[v["OverpaymentID"]])
-                                                  for v in page], pagination)
         if resource == "trackingcategories":
             archived = parse_bool(q.get("includeArchived"), False)
             if key:
@@ -690,6 +686,100 @@ class XeroSimulator:
                     if archived or c["Status"] == "ACTIVE"]
             return 200, envelope("TrackingCategories", self._filter_plain(cats, q))
         return 404, NOT_FOUND
+
+    # ------------------------------------------------------------ credit notes, overpayments, prepayments
+    def _dispatch_credits(self, org: Org, request: Request, body: bytes, parts: list[str], resource: str
+                          ) -> tuple[int, Any]:
+        """/CreditNotes (GET, PUT, POST, POST /{id}), /Overpayments and /Prepayments (GET; Xero makes those from
+        bank transactions, which the simulator leaves to its admin routes), and for all three PUT /{id}/Allocations
+        and DELETE /{id}/Allocations/{AllocationID}."""
+        method, q = request.method, request.query_params
+        kind = {"creditnotes": "CreditNote", "overpayments": "Overpayment", "prepayments": "Prepayment"}[resource]
+        key = parts[1] if len(parts) > 1 else None
+        payload: Any = None
+        if method in ("PUT", "POST"):
+            try:
+                payload = json.loads(body or b"null")
+            except ValueError:
+                return 400, api_exception(14, "PostDataInvalidException", "Invalid Json data")
+        source = None
+        if key:
+            source = find_credit_note(org, key) if kind == "CreditNote" else advance_store(org, kind).get(key.lower())
+            if source is None:
+                return 404, NOT_FOUND
+        if len(parts) > 2:
+            if parts[2].lower() != "allocations" or len(parts) > 4:
+                return 404, NOT_FOUND
+            return self._allocations(org, kind, source, method, payload, parts, q)
+        if method == "GET":
+            return self._get_credits(org, request, kind, source)
+        if kind != "CreditNote" or method not in ("PUT", "POST") or (method == "PUT" and key):
+            return 405, {"Title": "Method Not Allowed", "Status": 405}
+        elements = self._elements(payload, "CreditNotes")
+        if elements is None:
+            return 400, api_exception(14, "PostDataInvalidException", "No data has been provided")
+        if source is not None:  # POST /CreditNotes/{id}: the body's one credit note is that one
+            first = elements[0] if elements and isinstance(elements[0], dict) else {}
+            elements = [{**first, "CreditNoteID": source["CreditNoteID"]}]
+        unitdp = 4 if q.get("unitdp") == "4" else 2
+        return self._batch("CreditNotes", elements, parse_bool(q.get("summarizeErrors"), True),
+                           lambda e: render_credit_note(org, save_credit_note(org, e, method == "PUT", unitdp,
+                                                                              self.clock)),
+                           lambda e, m, c: failed_credit_note(org, e, m, c))
+
+    def _allocations(self, org: Org, kind: str, source: dict[str, Any], method: str, payload: Any,
+                     parts: list[str], q: Any) -> tuple[int, Any]:
+        if len(parts) == 3 and method == "PUT":
+            elements = self._elements(payload, "Allocations")
+            if elements is None:
+                return 400, api_exception(14, "PostDataInvalidException", "No data has been provided")
+            return self._batch("Allocations", elements, parse_bool(q.get("summarizeErrors"), True),
+                               lambda e: render_allocation(org, allocate(org, kind, source, e, self.clock), True),
+                               lambda e, m, c: failed_allocation(org, e, m, c))
+        if len(parts) == 4 and method == "DELETE":
+            try:
+                allocation = delete_allocation(org, kind, source, parts[3], self.clock)
+            except KeyError:
+                return 404, NOT_FOUND
+            except ElementError as exc:
+                return 400, api_exception(10, "ValidationException", "A validation exception occurred",
+                                          Elements=[{"ValidationErrors": [{"Message": m} for m in exc.messages]}])
+            return 200, render_deleted(allocation, allocation["UpdatedDateUTC"])
+        return 405, {"Title": "Method Not Allowed", "Status": 405}
+
+    def _get_credits(self, org: Org, request: Request, kind: str, source: dict[str, Any] | None
+                     ) -> tuple[int, Any]:
+        """GET of credit notes, overpayments or prepayments: one by id, or the list with If-Modified-Since, where,
+        order, page/pageSize and the spec's list filters (References on overpayments and prepayments,
+        InvoiceNumbers on prepayments; References on prepayments is the SDK's, built from a newer spec)."""
+        collection = {"CreditNote": "CreditNotes", "Overpayment": "Overpayments", "Prepayment": "Prepayments"}[kind]
+
+        def render(doc: dict[str, Any]) -> dict[str, Any]:
+            return render_credit_note(org, doc) if kind == "CreditNote" else render_advance(org, kind, doc)
+
+        if source is not None:
+            return 200, envelope(collection, [render(source)])
+        q = request.query_params
+        docs = org.credit_notes if kind == "CreditNote" else advance_store(org, kind)
+        since = parse_since(request.headers.get("if-modified-since"))
+        where = compile_where(q.get("where"))
+        references = self._csv(q, "References") if kind != "CreditNote" else None
+        numbers = self._csv(q, "InvoiceNumbers") if kind == "Prepayment" else None
+        views = []
+        for doc in docs.values():
+            if since and doc["UpdatedDateUTC"] < since:
+                continue
+            if references and (doc.get("Reference") or "").lower() not in references:
+                continue
+            if numbers and (doc.get("InvoiceNumber") or "").lower() not in numbers:
+                continue
+            view = document_view(org, doc) if kind == "CreditNote" else advance_view(org, doc)
+            if where(view):
+                views.append(view)
+        id_field = {"CreditNote": "CreditNoteID", "Overpayment": "OverpaymentID", "Prepayment": "PrepaymentID"}[kind]
+        views = sort_docs(views, q.get("order"), CREDIT_NOTE_SORTABLE if kind == "CreditNote" else ADVANCE_SORTABLE)
+        page, pagination = self._page(views, q)
+        return 200, envelope(collection, [render(docs[v[id_field]]) for v in page], pagination)
 
     def _get_payments(self, org: Org, request: Request, key: str | None) -> tuple[int, Any]:
         q = request.query_params
@@ -797,7 +887,7 @@ class XeroSimulator:
                 continue
             if term and term not in f"{doc.get('InvoiceNumber') or ''} {doc.get('Reference') or ''}".lower():
                 continue
-            view = invoice_view(org, doc)
+            view = document_view(org, doc)
             if where(view):
                 views.append(view)
         views = sort_docs(views, q.get("order"), {"invoicenumber", "updateddateutc", "date", "invoiceid", "duedate",
@@ -855,7 +945,11 @@ class XeroSimulator:
                 "bills": [render_invoice(org, d) for d in org.invoices.values() if d["Type"] == "ACCPAY"],
                 "contacts": [render_contact(c) for c in org.contacts.values()],
                 "payments": [render_payment(org, p) for p in org.payments.values()],
-                "overpayments": [render_overpayment(org, o) for o in org.overpayments.values()],
+                "overpayments": [render_advance(org, "Overpayment", o) for o in org.overpayments.values()],
+                "prepayments": [render_advance(org, "Prepayment", o) for o in org.prepayments.values()],
+                "credit_notes": [render_credit_note(org, c) for c in org.credit_notes.values()],
+                "allocations": [{**render_allocation(org, a, True), "IsDeleted": a["IsDeleted"]}
+                                for a in org.allocations.values()],
                 "items": [render_item(i) for i in org.items.values()],
                 "tracking_categories": [render_tracking_category(c) for c in org.tracking.values()],
                 "employees": [render_employee(e) for e in org.payroll.employees.values()],
@@ -970,18 +1064,87 @@ class XeroSimulator:
                 return _json(400, {"error": exc.messages})
 
     async def admin_overpayments(self, request: Request) -> Response:
-        """{tenant_id, ContactID, Amount, Date?, Reference?} -> a RECEIVE-OVERPAYMENT (GET /Overpayments)."""
+        """{tenant_id, ContactID, Amount, Date?, Reference?, Type? (RECEIVE-OVERPAYMENT | SPEND-OVERPAYMENT)} -> the
+        overpayment (GET /Overpayments), as a Xero user records money received (spent) with no invoice (bill)."""
+        return await self._admin_advance(request, "Overpayment")
+
+    async def admin_prepayments(self, request: Request) -> Response:
+        """{tenant_id, ContactID, Amount (tax included), Date?, Reference?, Type? (RECEIVE-PREPAYMENT |
+        SPEND-PREPAYMENT), AccountCode?, TaxType?} -> the prepayment (GET /Prepayments)."""
+        return await self._admin_advance(request, "Prepayment")
+
+    async def _admin_advance(self, request: Request, kind: str) -> Response:
         body = await _json_body(request)
         org = self._admin_org(body)
         if org is None or not body.get("ContactID"):
             return _json(400, {"error": "tenant_id of a sandbox organisation and ContactID are required"})
         with self.lock:
             try:
-                doc = create_overpayment(org, body["ContactID"], body.get("Amount"), body.get("Date"), self.clock,
-                                         body.get("Reference"))
+                doc = create_advance(org, kind, body, self.clock)
             except (ElementError, ValueError) as exc:
                 return _json(400, {"error": getattr(exc, "messages", [str(exc)])})
-            return _json(200, render_overpayment(org, doc))
+            return _json(200, render_advance(org, kind, doc))
+
+    async def admin_allocations(self, request: Request) -> Response:
+        """The finance lead allocates credit by hand in Xero: {tenant_id, one of CreditNoteID | CreditNoteNumber |
+        OverpaymentID | PrepaymentID, InvoiceID | InvoiceNumber, Amount, Date?} -> the allocation, under the same
+        rules as PUT .../Allocations (400 {"error": [...messages]} when Xero would refuse it)."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        if org is None:
+            return _json(400, {"error": "tenant_id of a sandbox organisation is required"})
+        with self.lock:
+            if body.get("CreditNoteID") or body.get("CreditNoteNumber"):
+                kind = "CreditNote"
+                source = find_credit_note(org, str(body.get("CreditNoteID") or body.get("CreditNoteNumber")))
+            elif body.get("OverpaymentID") or body.get("PrepaymentID"):
+                kind = "Overpayment" if body.get("OverpaymentID") else "Prepayment"
+                source = advance_store(org, kind).get(str(body.get(f"{kind}ID")).lower())
+            else:
+                return _json(400, {"error": "one of CreditNoteID, CreditNoteNumber, OverpaymentID or PrepaymentID "
+                                            "is required"})
+            if source is None:
+                return _json(400, {"error": [f"{kind} could not be found"]})
+            element = {"Invoice": {"InvoiceID": body.get("InvoiceID"), "InvoiceNumber": body.get("InvoiceNumber")},
+                       "Amount": body.get("Amount"), "Date": body.get("Date")}
+            try:
+                return _json(200, render_allocation(org, allocate(org, kind, source, element, self.clock), True))
+            except ElementError as exc:
+                return _json(400, {"error": exc.messages})
+
+    async def admin_allocation_delete(self, request: Request) -> Response:
+        """The finance lead removes an allocation in Xero (any organisation; AllocationIDs are unique)."""
+        aid = request.path_params["allocation_id"].lower()
+        with self.lock:
+            org = next((o for o in self.orgs.values() if aid in o.allocations), None)
+            allocation = org.allocations[aid] if org else None
+            if allocation is None or allocation["IsDeleted"]:
+                return _json(404, {"error": "unknown (or already deleted) AllocationID"})
+            kind = allocation["Source"]
+            source = (org.credit_notes if kind == "CreditNote" else advance_store(org, kind))[allocation["SourceID"]]
+            try:
+                delete_allocation(org, kind, source, aid, self.clock)
+            except ElementError as exc:
+                return _json(400, {"error": exc.messages})
+            return _json(200, {**render_allocation(org, allocation, True), "IsDeleted": True})
+
+    async def admin_credit_note_refund(self, request: Request) -> Response:
+        """A cash refund of a credit note, as a Xero user records one: {tenant_id, CreditNoteID | CreditNoteNumber,
+        Amount, Date?, Reference?, AccountCode? (default 090)} -> the Payment (an ARCREDITPAYMENT or
+        APCREDITPAYMENT, as PUT /Payments with a CreditNote makes it)."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        if org is None:
+            return _json(400, {"error": "tenant_id of a sandbox organisation is required"})
+        element = {"CreditNote": {"CreditNoteID": body.get("CreditNoteID"),
+                                  "CreditNoteNumber": body.get("CreditNoteNumber")},
+                   "Account": {"Code": body.get("AccountCode") or "090"}, "Amount": body.get("Amount"),
+                   "Date": body.get("Date"), "Reference": body.get("Reference")}
+        with self.lock:
+            try:
+                return _json(200, render_payment(org, create_payment(org, element, self.clock)))
+            except ElementError as exc:
+                return _json(400, {"error": exc.messages})
 
     async def admin_items(self, request: Request) -> Response:
         """{tenant_id, Code, ...Item fields} -> creates the item or changes the one with that Code."""
@@ -1098,6 +1261,11 @@ def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddlew
         Route("/_sandbox/payments", sim.admin_payments, methods=["POST"]),
         Route("/_sandbox/payments/{payment_id}/delete", sim.admin_payment_delete, methods=["POST"]),
         Route("/_sandbox/overpayments", sim.admin_overpayments, methods=["POST"]),
+        Route("/_sandbox/prepayments", sim.admin_prepayments, methods=["POST"]),
+        Route("/_sandbox/allocations", sim.admin_allocations, methods=["POST"]),
+        Route("/_sandbox/allocations/{allocation_id}/delete", sim.admin_allocation_delete, methods=["POST"]),
+        Route("/_sandbox/credit_notes/refund", sim.admin_credit_note_refund, methods=["POST"]),
+        Route("/_sandbox/credit-notes/refund", sim.admin_credit_note_refund, methods=["POST"]),  # the brief's spelling
         Route("/_sandbox/items", sim.admin_items, methods=["POST"]),
         Route("/_sandbox/currencies", sim.admin_currencies, methods=["POST"]),
         Route("/_sandbox/lock_dates", sim.admin_lock_dates, methods=["POST"]),

@@ -7,6 +7,7 @@ from dagster import Definitions
 from cz_dagster.assets.bills import bills
 from cz_dagster.assets.catalogue import product_catalogue
 from cz_dagster.assets.contacts import contacts
+from cz_dagster.assets.credit_notes import credit_notes
 from cz_dagster.assets.invoices import invoices
 from cz_dagster.assets.payments import invoice_payments
 from cz_dagster.assets.reference import reference_assets
@@ -19,7 +20,8 @@ from cz_dagster.sensors.alerts import alerts_sensor, run_failure_alerts
 from cz_dagster.sensors.dispatch import sync_dispatcher
 from cz_dagster.sensors.tenants import tenants_sensor
 
-all_assets = [contacts, invoices, bills, invoice_payments, staff, timesheets, product_catalogue, *reference_assets]
+all_assets = [contacts, invoices, credit_notes, bills, invoice_payments, staff, timesheets, product_catalogue,
+              *reference_assets]
 
 defs = Definitions(
     assets=all_assets,

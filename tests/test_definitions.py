@@ -17,8 +17,9 @@ EXPECTED_GRAPH = {
     "connectwise/product_catalogue": ("reference", {"xero/items"}),
     "xero/contacts": ("money", set()),
     "xero/invoices": ("money", {"xero/contacts", *PREFLIGHT}),
+    "xero/credit_notes": ("money", {"xero/invoices", *PREFLIGHT}),
     "xero/bills": ("money", PREFLIGHT),
-    "connectwise/invoice_payments": ("money", {"xero/invoices"}),
+    "connectwise/invoice_payments": ("money", {"xero/invoices", "xero/credit_notes"}),
     "xero/staff": ("staff", set()),
     "xero/timesheets": ("time", {"xero/staff", "xero/earnings_rates", "xero/payroll_calendars"}),
 }

@@ -45,7 +45,7 @@ def test_a_good_invoice_passes():
     (invoice(Tracking=[{"Name": "Location", "Option": "Perth"}]), "tracking option 'Perth' does not exist"),
     (invoice(Tracking=[{"Name": "Location", "Option": "Darwin"}]), "tracking option 'Darwin' is archived"),
     (invoice(Quantity=0), "quantity is zero"),
-    (invoice(LineAmount=-10.0), "a negative document is a credit"),
+    (invoice(LineAmount=-10.0), "below zero, which Xero cannot hold"),
 ])
 def test_each_bad_reference_has_its_own_error(doc, message):
     errors = check_document(doc, ref())

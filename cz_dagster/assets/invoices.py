@@ -17,7 +17,8 @@ INVOICES_KEY = AssetKey(["xero", "invoices"])
 INVOICE_KIND = DocKind(
     surface=Surface.INVOICES, label="invoice", xero_type="ACCREC",
     export=lambda cw, location_id: cw.export_invoices(location_id),
-    sources=source_invoices, to_xero=to_xero_invoice, batch_flags={"invoices": True}, unique_numbers=True,
+    sources=source_invoices, keep=lambda doc: not doc.credit, to_xero=to_xero_invoice, batch_flags={"invoices": True},
+    unique_numbers=True,
     unposted_path="finance/accounting/unpostedinvoices",
 )
 

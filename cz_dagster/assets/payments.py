@@ -16,6 +16,7 @@ from dagster import AssetKey
 from sqlalchemy import and_
 
 from cz_dagster.assets.common import FlowOutcome, SyncScope, connectwise, md_table, writer_asset, xero
+from cz_dagster.assets.credit_notes import CREDIT_NOTES_KEY
 from cz_dagster.assets.invoices import INVOICES_KEY
 from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient, ConnectWiseError
@@ -29,6 +30,7 @@ from cz_dagster.sync.payments import (
     REPORT,
     CwInvoice,
     XeroPayment,
+    cash_payments,
     payment_write,
     status_change,
     target_error,
@@ -62,6 +64,7 @@ class PaymentSync:
         self.moved: list[dict[str, Any]] = []
         self.errors: dict[tuple[str, str], str] = {}
         self._statuses: list[dict[str, Any]] | None = None
+        self.changed: list[Any] = []
 
     @property
     def cw(self) -> ConnectWiseClient:
@@ -71,15 +74,18 @@ class PaymentSync:
         store, t, loc = self.scope.store, self.scope.tenant.slug, self.scope.location.slug
         raw_cursor = Cursors(store, t, loc).get(CURSOR)
         since = datetime.fromisoformat(raw_cursor) - OVERLAP if raw_cursor else None
+        self.changed = reads.invoices_changed_since(xero(self.scope, self.xero_res), Surface.PAYMENTS, since)
         return [_payment(p) for p in reads.payments_since(xero(self.scope, self.xero_res), since)]
 
     def settlements(self, xero_ids: list[str]) -> dict[str, tuple[Decimal, Any]]:
-        """Xero InvoiceID -> (AmountPaid now, the latest payment's date) of each invoice, read live."""
+        """Xero InvoiceID -> (what is settled on it now: cash paid plus credit allocated, the latest payment's
+        date) of each invoice, read live."""
         out: dict[str, tuple[Decimal, Any]] = {}
         for inv in reads.invoices_by_id(xero(self.scope, self.xero_res), Surface.PAYMENTS, xero_ids):
             dates = [p.date.date() if isinstance(p.date, datetime) else p.date
                      for p in (inv.payments or []) if getattr(p, "date", None)]
-            out[str(inv.invoice_id)] = (Decimal(str(inv.amount_paid or 0)), max(dates, default=None))
+            settled = Decimal(str(inv.amount_paid or 0)) + Decimal(str(inv.amount_credited or 0))
+            out[str(inv.invoice_id)] = (settled, max(dates, default=None))
         return out
 
     def close_legacy_rows(self) -> None:
@@ -100,6 +106,7 @@ class PaymentSync:
             return self.result()
         payments = self.fetch()
         seen = triage(payments, ours)
+        seen.touched.update(self.credit_changes(ours))
         self.counts["not_ours"] = seen.not_ours
         self.report(seen)
         open_rows = [r for r in self.ledger.in_state(*OPEN_STATES) if r.source_version != REPORT]
@@ -113,11 +120,20 @@ class PaymentSync:
                 self.settle_one(cw_id, xero_of.get(cw_id), live, cw_invoices.get(cw_id))
         self.ledger.mark_error_many(self.errors)
         self.counts["failed"] = len(self.errors)
-        latest = max((p.updated for p in payments if p.updated is not None), default=None)
+        latest = max([p.updated for p in payments if p.updated is not None]
+                     + [i.updated_date_utc for i in self.changed if i.updated_date_utc is not None], default=None)
         if latest is not None:
             latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
             Cursors(self.scope.store, self.scope.tenant.slug, self.scope.location.slug).put(CURSOR, latest.isoformat())
         return self.result()
+
+    def credit_changes(self, ours: dict[str, str]) -> set[str]:
+        """Our invoices whose credit may have moved: changed in Xero and carrying a credit now, or carrying a
+        payment of ours that a removed allocation may have to lower (an unchanged invoice costs no call)."""
+        changed = {ours[str(i.invoice_id)]: i for i in self.changed if str(i.invoice_id) in ours}
+        with_payment = {r.source_id for r in self.ledger.rows(sorted(changed)) if r.source_version != version(
+            Decimal(0)) and r.source_version != REPORT}
+        return {cw for cw, inv in changed.items() if Decimal(str(inv.amount_credited or 0)) > 0 or cw in with_payment}
 
     def result(self) -> dict[str, Any]:
         return {**self.counts, "moved": self.moved, "errors": self.errors}
@@ -139,7 +155,10 @@ class PaymentSync:
             where = "Xero" if invoice is not None else "ConnectWise"
             self.ledger.mark_skipped(open_keys, f"the invoice is no longer in {where}: no payment to keep")
             return
-        target, paid_on = live[xero_id]
+        settled, paid_on = live[xero_id]
+        # the one cash payment carries what Xero settled less the credit ConnectWise itself applies (its credit
+        # memos, allocated in Xero by xero/credit_notes): then ConnectWise's balance is Xero's AmountDue
+        target = settled - invoice.credits
         key = (cw_id, version(target))
         self.ledger.record([(cw_id, key[1], invoice.number)])
         problem = target_error(target, invoice)
@@ -170,7 +189,7 @@ class PaymentSync:
         """One write that makes the invoice's ConnectWise payment equal the target; the payment's id ('none' when
         there is none left)."""
         path = f"finance/invoices/{invoice.id}/payments"
-        listed = self.cw.get_all(path, surface=Surface.PAYMENTS)
+        listed = cash_payments(self.cw.get_all(path, surface=Surface.PAYMENTS))
         write = payment_write(target, listed)
         day = (paid_on or datetime.now(UTC).date()).isoformat()
         row = {"invoice": invoice.number, "from": str(invoice.paid), "to": str(target)}
@@ -206,7 +225,7 @@ class PaymentSync:
         return payment_id
 
     def _only(self, path: str) -> dict[str, Any] | None:
-        listed = self.cw.get_all(path, surface=Surface.PAYMENTS)
+        listed = cash_payments(self.cw.get_all(path, surface=Surface.PAYMENTS))
         return listed[0] if len(listed) == 1 else None
 
     def _update(self, path: str, payment_id: str, target: Decimal, day: str) -> None:
@@ -236,7 +255,7 @@ class PaymentSync:
 @writer_asset(
     PAYMENTS_KEY,
     flow=Surface.PAYMENTS,
-    deps=[INVOICES_KEY],
+    deps=[INVOICES_KEY, CREDIT_NOTES_KEY],
     check="No payment of this tenant-location sits in error",
     description="What Xero says is paid on each invoice this product posted -> the invoice's one ConnectWise "
                 "payment, set to that amount; fully paid invoices take the Paid status; non-cash settlements "

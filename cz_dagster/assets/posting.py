@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from xero_python.accounting import Invoice
+from xero_python.accounting import CreditNote, Invoice
 
 from cz_dagster.assets.common import SyncScope, connectwise, md_table, xero
 from cz_dagster.assets.contacts import MAPPING_KIND
@@ -49,6 +49,17 @@ class DocKind:
     unposted_path: str | None = None  # listed unposted records, to find ones the export cannot include
     contact_surface: str = Surface.CONTACTS  # the ledger where a company's contact matching failures are kept
     confirm_after_batch: bool = False  # re-export after the batch to see the records really left (procurement)
+    keep: Callable[[SourceDoc], bool] = lambda _doc: True  # which of the export's documents are this kind's
+    collection: str = "invoices"  # the Xero collection the documents go to: invoices (and bills), or credit_notes
+
+
+def xero_id(doc: Any) -> str | None:
+    """The Xero id of an invoice, bill or credit note model."""
+    return getattr(doc, "invoice_id", None) or getattr(doc, "credit_note_id", None)
+
+
+def xero_number(doc: Any) -> str | None:
+    return getattr(doc, "invoice_number", None) or getattr(doc, "credit_note_number", None)
 
 
 PREFLIGHT_MIRRORS = ("tax_rates", "accounts", "currencies", "tracking_categories")
@@ -86,6 +97,10 @@ def location_tracking(scope: SyncScope, ref: ReferenceData) -> list[dict[str, st
 def lookup(xc: XeroClient, kind: DocKind, docs: list[SourceDoc]) -> dict[str, Any]:
     """Live Xero documents of ours, by source id: ACCREC by invoice number (unique in Xero), ACCPAY by the
     Reference we set (bill numbers are not unique)."""
+    if kind.collection == "credit_notes":
+        by_number = {d.number: d.id for d in docs}
+        notes = reads.live_credit_notes_by_number(xc, kind.surface, kind.xero_type, by_number)
+        return {by_number[number]: note for number, note in notes.items()}
     if kind.unique_numbers:
         by_number = {d.number: d.id for d in docs}
         found = reads.live_by_number(xc, kind.surface, kind.xero_type, by_number)
@@ -118,11 +133,13 @@ class PostingSync:
         cw = connectwise(self.scope, self.cw_res)
         if export is None:
             export = self.kind.export(cw, self.scope.location.cw_location_id)
-        docs = self.kind.sources(export)
+        every = self.kind.sources(export)
+        self.exported_ids = {d.id for d in every}  # all the export holds, whichever kind posts them
+        docs = [d for d in every if self.kind.keep(d)]
         self.by_key = {(d.id, d.version): d for d in docs}
         self.ledger.record([(d.id, d.version, d.number) for d in docs])
         rows = {r.key: r for r in self.ledger.rows([d.id for d in docs]) if r.key in self.by_key}
-        stuck = self.find_stuck(len(docs))  # counted now: posting changes what ConnectWise counts
+        stuck = self.find_stuck(len(every))  # counted now: posting changes what ConnectWise counts
         self.contact_ids = {k: m.target_id for k, m in
                             Mappings(self.scope.store, self.scope.tenant.slug, self.scope.location.slug,
                                      MAPPING_KIND).all().items()}
@@ -156,7 +173,7 @@ class PostingSync:
         known = [r for r in self.ledger.in_state("error") if r.source_version == NO_GL]
         if total == exported + len(known):
             return [r.source_id for r in known]
-        exported_ids = {d.id for d in self.by_key.values()}
+        exported_ids = self.exported_ids
         unposted = cw.get_all(self.kind.unposted_path, surface=self.kind.surface, conditions=condition,
                               fields="id,invoiceNumber,company")
         stuck = [u for u in unposted if str(u["id"]) not in exported_ids]
@@ -178,7 +195,7 @@ class PostingSync:
             if existing is None:
                 self.ledger.mark_pending([row.key], "not found in Xero after an interrupted run; will be re-sent")
             elif self._same(doc, existing):
-                done[row.key] = str(existing.invoice_id)
+                done[row.key] = str(xero_id(existing))
                 self.counts["recovered"] += 1
                 self._moved(doc, existing, "recovered")
             else:
@@ -187,7 +204,7 @@ class PostingSync:
 
     # -- a document in Xero whose total disagrees with ConnectWise's: in error, never sent again -------------
     def mismatch(self, doc: SourceDoc, xero_doc: Any) -> str:
-        number = getattr(xero_doc, "invoice_number", None) or getattr(xero_doc, "reference", None) or doc.number
+        number = xero_number(xero_doc) or getattr(xero_doc, "reference", None) or doc.number
         return (f"{self.kind.label} {doc.number}: in Xero as {number} at {xero_doc.total}, but ConnectWise says "
                 f"{doc.raw.get('total')}: the tax on its lines is worked out differently (check the tax code "
                 "mapping and each line's tax rate). Correct the Xero document so the totals agree, or void it "
@@ -206,7 +223,7 @@ class PostingSync:
                 self.ledger.set_target({row.key: None})
                 self.ledger.mark_pending([row.key], "the Xero document was voided or deleted: posted again")
             elif totals_match(doc, existing.total, len(existing.line_items or []) or 1):
-                done[row.key] = str(existing.invoice_id)
+                done[row.key] = str(xero_id(existing))
                 self._moved(doc, existing, "corrected in Xero")
             else:
                 self.errors[row.key] = self.mismatch(doc, existing)
@@ -239,7 +256,7 @@ class PostingSync:
     def _moved(self, doc: SourceDoc, xero_doc: Any, how: str) -> None:
         self.moved.append({self.kind.label: doc.number, "contact": doc.company_name, "total": doc.raw.get("total"),
                            "xero_total": getattr(xero_doc, "total", None), "how": how,
-                           "xero_id": str(getattr(xero_doc, "invoice_id", ""))})
+                           "xero_id": str(xero_id(xero_doc) or "")})
 
     # -- pre-flight, mark sending, PUT in batches of 50, each element's result -----------------------------
     def send(self, rows: list[LedgerRow]) -> None:
@@ -291,12 +308,13 @@ class PostingSync:
         idem = idempotency_key(self.kind.surface, self.scope.location.slug, keys, attempt)
         self.ledger.mark_sending(keys, idem)
         try:
-            elements = writes.create_invoices(self.xc, self.kind.surface, [doc for _, doc in batch], idem)
+            create = writes.create_credit_notes if self.kind.collection == "credit_notes" else writes.create_invoices
+            elements = create(self.xc, self.kind.surface, [doc for _, doc in batch], idem)
         except XeroDailyLimitReached:
             self.ledger.mark_pending(keys, "deferred: the organisation's daily Xero call budget was spent")
             raise
         elements = elements or []
-        if not isinstance(elements, list) or not all(isinstance(e, Invoice) for e in elements):
+        if not isinstance(elements, list) or not all(isinstance(e, (Invoice, CreditNote)) for e in elements):
             # left 'sending': the next run looks the batch up in Xero before anything is re-sent
             raise XeroMalformedAnswer(200, f"Xero answered the {self.kind.label} batch without a list of "
                                            f"{self.kind.label}s: {str(elements)[:120]!r}")
@@ -307,8 +325,9 @@ class PostingSync:
         for (row, sent), element in zip(batch, elements, strict=False):
             doc = self.by_key[row.key]
             label = f"{self.kind.label} {doc.number}"
-            if element.invoice_number and element.invoice_number != sent["InvoiceNumber"]:
-                self.errors[row.key] = f"{label}: Xero answered for {element.invoice_number} instead"
+            answered = xero_number(element)
+            if answered and answered != (sent.get("InvoiceNumber") or sent.get("CreditNoteNumber")):
+                self.errors[row.key] = f"{label}: Xero answered for {answered} instead"
                 continue
             if enum_name(element.status_attribute_string) == "ERROR" or element.has_errors:
                 messages = [v.message for v in (element.validation_errors or []) if v.message]
@@ -317,16 +336,16 @@ class PostingSync:
                     continue
                 self.errors[row.key] = f"{label}: Xero rejected it: {'; '.join(messages) or 'no reason given'}"
                 continue
-            if not element.invoice_id:  # 'OK' without an id: whether Xero has it is unknown until looked up
+            if not xero_id(element):  # 'OK' without an id: whether Xero has it is unknown until looked up
                 unheard.append(row)
                 continue
             if not totals_match(doc, element.total, len(sent.get("LineItems") or []) or 1):
                 # money that does not agree is not "done": in error, with the document named (never re-sent)
-                mismatched[row.key] = str(element.invoice_id)
+                mismatched[row.key] = str(xero_id(element))
                 self.errors[row.key] = self.mismatch(doc, element)
                 self._moved(doc, element, "in Xero, totals differ")
                 continue
-            done[row.key] = str(element.invoice_id)
+            done[row.key] = str(xero_id(element))
             self.counts["posted"] += 1
             self._moved(doc, element, "posted")
         self.ledger.set_target(mismatched)
@@ -343,7 +362,7 @@ class PostingSync:
         for key, doc in taken:
             existing = found.get(doc.id)
             if existing is not None and self._same(doc, existing):
-                done[key] = str(existing.invoice_id)
+                done[key] = str(xero_id(existing))
                 self.counts["recovered"] += 1
                 self._moved(doc, existing, "already in Xero")
             else:
@@ -358,7 +377,7 @@ class PostingSync:
         if not rows:
             return
         gl_ids = sorted(g for r in rows for g in self.by_key[r.key].gl_entry_ids)
-        prefix = "CZ" if self.kind.surface == Surface.INVOICES else "CZB"
+        prefix = {Surface.INVOICES: "CZ", Surface.CREDIT_NOTES: "CZC"}.get(self.kind.surface, "CZB")
         identifier = f"{prefix}-{self.scope.location.slug[:12]}-{stable_hash(gl_ids, 20)}"
         cw = connectwise(self.scope, self.cw_res)
         batch = cw.create_batch(identifier, gl_ids, surface=self.kind.surface, **self.kind.batch_flags)

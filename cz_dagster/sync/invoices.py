@@ -43,6 +43,7 @@ class SourceDoc:
     version: str = ""
     errors: list[str] = field(default_factory=list)
     reference: str = ""
+    credit: bool = False  # a credit memo (negative total): a Xero credit note, its total the opposite sign
 
 
 SourceInvoice = SourceDoc
@@ -119,9 +120,19 @@ def source_invoices(export: dict[str, Any]) -> list[SourceInvoice]:
                         company_id=int(company["id"]) if company.get("id") is not None else None,
                         company_name=str(company.get("name") or company.get("identifier") or "?"),
                         gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors,
-                        reference=f"CW-INV-{sid}")
+                        reference=f"CW-INV-{sid}", credit=is_credit(txn))
         out.append(inv)
     return out
+
+
+def is_credit(txn: dict[str, Any]) -> bool:
+    """A credit memo: ConnectWise exports it as a receivable of negative total (its lines the other sign). The
+    sign, not the ``billingType`` (whose credit-memo value is unpublished), decides; a total that is not a number
+    stays an invoice, whose pre-flight then names the bad amount."""
+    try:
+        return txn.get("total") is not None and money(txn["total"]) < 0
+    except RecordError:
+        return False
 
 
 def iso_date(value: Any, what: str) -> str:
@@ -255,6 +266,20 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
     return doc
 
 
+def to_xero_credit_note(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHORISED") -> dict[str, Any]:
+    """The Xero ACCRECCREDIT credit note for one ConnectWise credit memo: built as the invoice it mirrors (the same
+    pre-flight, lines and total check, in the memo's negative sign), then turned to Xero's positive credit note.
+    CreditNoteNumber is the memo's number, so a crashed run finds it again by number."""
+    inv = to_xero_invoice(doc, contact_id, status=status)
+    for line in inv["LineItems"]:
+        line["Quantity"] = -line["Quantity"]
+        line["LineAmount"] = -line["LineAmount"]
+        if "TaxAmount" in line:
+            line["TaxAmount"] = -line["TaxAmount"]
+    note = {k: v for k, v in inv.items() if k not in ("Type", "InvoiceNumber", "DueDate")}
+    return {"Type": "ACCRECCREDIT", "CreditNoteNumber": inv["InvoiceNumber"], **note}
+
+
 def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], what: str,
                sign: int = 1) -> list[dict[str, Any]]:
     """Xero line items from ConnectWise GL detail lines (``sign`` -1: lines exported with the opposite sign of
@@ -304,8 +329,13 @@ def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], wh
 
 
 def expected_total(inv: SourceInvoice) -> Decimal | None:
+    """The total the Xero document must have: ConnectWise's, or for a credit memo its opposite (Xero credit notes
+    are positive)."""
     total = inv.raw.get("total")
-    return None if total is None else money(total).quantize(CENT, rounding=ROUND_HALF_UP)
+    if total is None:
+        return None
+    amount = money(total).quantize(CENT, rounding=ROUND_HALF_UP)
+    return -amount if inv.credit else amount
 
 
 def totals_match(inv: SourceInvoice, xero_total: Any, lines: int = 1) -> bool:

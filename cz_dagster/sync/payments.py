@@ -5,8 +5,9 @@ does not post one ConnectWise payment per Xero payment. For each invoice it post
 payment whose amount is what Xero says is paid on that invoice *now* (the invoice's AmountPaid: partial payments
 add up, a deleted payment lowers it, zero removes it). Writing sets the amount to that target -- create when
 absent, update when present -- so a retried, recovered, overlapping or repeated write cannot add money: the worst
-it can do is set the same amount again. Non-cash settlements (credit notes, prepayments, overpayments) are in
-Xero's AmountCredited, not AmountPaid, and are reported rather than guessed.
+it can do is set the same amount again. Non-cash settlements (credit notes, prepayments, overpayments allocated
+in Xero) are in Xero's AmountCredited: they go into the same one payment, less the credit ConnectWise applies
+itself (its credit memos), so that ConnectWise's balance equals Xero's AmountDue.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ class CwInvoice:
     id: str
     number: str
     balance: Decimal
-    paid: Decimal  # the invoice's ``payments`` total
+    paid: Decimal  # the invoice's ``payments`` total (cash)
     status: str
+    credits: Decimal = Decimal(0)  # credit memos ConnectWise applies to it (``credits``)
 
     @property
     def payable(self) -> Decimal:
@@ -93,7 +95,8 @@ class CwInvoice:
     def of(cls, raw: dict[str, Any]) -> CwInvoice:
         return cls(id=str(raw["id"]), number=str(raw.get("invoiceNumber") or raw["id"]),
                    balance=Decimal(str(raw.get("balance") or 0)), paid=Decimal(str(raw.get("payments") or 0)),
-                   status=str((raw.get("status") or {}).get("name") or ""))
+                   status=str((raw.get("status") or {}).get("name") or ""),
+                   credits=Decimal(str(raw.get("credits") or 0)))
 
 
 def target_error(target: Decimal, invoice: CwInvoice) -> str | None:
@@ -111,6 +114,12 @@ def target_error(target: Decimal, invoice: CwInvoice) -> str | None:
 class PaymentWrite:
     kind: str  # none | create | update | delete
     payment_id: str | None = None
+
+
+def cash_payments(listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An invoice's ConnectWise payments less its credit applications (a payment whose ``credit`` names a credit
+    memo): the one-payment rule is about the cash payment; credits are ConnectWise's own, never written here."""
+    return [p for p in listed if not p.get("credit")]
 
 
 def payment_write(target: Decimal, existing: list[dict[str, Any]]) -> PaymentWrite:

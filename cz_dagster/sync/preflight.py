@@ -37,16 +37,17 @@ class ReferenceData:
 def check_document(doc: dict[str, Any], ref: ReferenceData) -> list[str]:
     """Problems with one Xero document (an ACCREC invoice or an ACCPAY bill), each saying what to fix."""
     errors: list[str] = []
-    sales = doc.get("Type") == "ACCREC"
+    sales = doc.get("Type") in ("ACCREC", "ACCRECCREDIT")
     currency = doc.get("CurrencyCode")
     if currency and ref.currencies and currency not in ref.currencies:
         errors.append(f"currency {currency} is not enabled in Xero organisation {ref.org}; add it under "
                       "Settings > Currencies, or invoice in an enabled currency")
     total = sum(float(line.get("LineAmount") or 0) for line in doc.get("LineItems") or [])
     if total < 0:
-        errors.append(f"the {'invoice' if sales else 'bill'} totals {total:.2f}: a negative document is a credit, "
-                      "which Xero records as a credit note; enter it in Xero as a credit note (credit notes are "
-                      "not synced automatically)")
+        what = {"ACCREC": "invoice", "ACCRECCREDIT": "credit note", "ACCPAYCREDIT": "supplier credit"}.get(
+            str(doc.get("Type")), "bill")
+        errors.append(f"the {what}'s lines total {total:.2f}, below zero, which Xero cannot hold (a ConnectWise "
+                      f"credit memo becomes a credit note of its own): check the {what}'s lines in ConnectWise")
     for n, line in enumerate(doc.get("LineItems") or [], start=1):
         where = f"line {n}"
         tax_type = line.get("TaxType")

@@ -36,6 +36,8 @@ class Surface:
     the product writes and the flow whose lease guards those writes. Plain strings, so they bind to SQL as is."""
 
     INVOICES = "invoices"
+    CREDIT_NOTES = "credit_notes"  # ConnectWise credit memos -> Xero ACCRECCREDIT credit notes
+    ALLOCATIONS = "allocations"  # credit applied to an invoice in ConnectWise -> a credit note allocation in Xero
     CONTACTS = "contacts"  # the customers invoices need
     BILLS = "bills"
     SUPPLIERS = "suppliers"  # the suppliers bills need
@@ -51,13 +53,13 @@ class Surface:
 LEGACY_PAYMENT_STATUS = "payment_status"  # a ledger surface of an earlier version, closed when met (issue 9)
 
 # ledger surfaces (one per kind of record the product writes) -> the family whose runs write them
-SURFACE_FAMILY = {Surface.INVOICES: MONEY, Surface.CONTACTS: MONEY, Surface.BILLS: MONEY, Surface.SUPPLIERS: MONEY,
-                  Surface.PAYMENTS: MONEY, Surface.TIMESHEETS: TIME, Surface.STAFF: STAFF,
-                  Surface.CATALOGUE: REFERENCE}
+SURFACE_FAMILY = {Surface.INVOICES: MONEY, Surface.CREDIT_NOTES: MONEY, Surface.ALLOCATIONS: MONEY,
+                  Surface.CONTACTS: MONEY, Surface.BILLS: MONEY, Surface.SUPPLIERS: MONEY, Surface.PAYMENTS: MONEY,
+                  Surface.TIMESHEETS: TIME, Surface.STAFF: STAFF, Surface.CATALOGUE: REFERENCE}
 LOG_SURFACES = (*SURFACE_FAMILY, Surface.PAYROLL, Surface.REFERENCE, Surface.AUTH)
 
 # every asset that is not a reference mirror -> its family (mirrors are REFERENCE); each asset's group is this
-ASSET_FAMILY = {"xero/contacts": MONEY, "xero/invoices": MONEY, "xero/bills": MONEY,
+ASSET_FAMILY = {"xero/contacts": MONEY, "xero/invoices": MONEY, "xero/credit_notes": MONEY, "xero/bills": MONEY,
                 "connectwise/invoice_payments": MONEY, "xero/staff": STAFF, "xero/timesheets": TIME,
                 "connectwise/product_catalogue": REFERENCE}
 

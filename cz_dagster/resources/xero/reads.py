@@ -103,6 +103,14 @@ def payments_since(xc: XeroClient, since: datetime | None) -> list[Any]:
                       **kwargs))
 
 
+def invoices_changed_since(xc: XeroClient, surface: str, since: datetime | None) -> list[Any]:
+    """Sales invoices changed since ``since``: a credit note, overpayment or prepayment allocated to one (or
+    removed) is no Payment, so the payments read alone would never see it."""
+    kwargs = {"if_modified_since": since} if since is not None else {}
+    return list(paged(xc, surface, xc.accounting.get_invoices, "invoices", page_size=ACCOUNTING_PAGE,
+                      where='Type=="ACCREC"', **kwargs))
+
+
 def invoices_by_id(xc: XeroClient, surface: str, invoice_ids: list[str]) -> Iterator[Any]:
     """The invoices (any type, any status) with these InvoiceIDs, read live."""
     for chunk in chunked(invoice_ids, IDS_PER_CALL):
@@ -138,6 +146,28 @@ def live_by_reference(xc: XeroClient, surface: str, xero_type: str, references: 
             if enum_name(inv.status) not in DEAD and inv.reference in wanted:
                 found[inv.reference] = inv
     return found
+
+
+def live_credit_notes_by_number(xc: XeroClient, surface: str, xero_type: str, numbers: Iterable[str]
+                                ) -> dict[str, Any]:
+    """Our live credit notes of ``xero_type`` by CreditNoteNumber (GET /CreditNotes has no number list parameter,
+    so a where clause of ORs, as for bills' References)."""
+    wanted = set(numbers)
+    found: dict[str, Any] = {}
+    for chunk in chunked(sorted(wanted), REFERENCES_PER_CALL):
+        terms = " OR ".join(f'CreditNoteNumber=="{n}"' for n in chunk)
+        result = xc.call(surface, xc.accounting.get_credit_notes, where=f'Type=="{xero_type}" AND ({terms})',
+                         page=1, page_size=ACCOUNTING_PAGE)
+        for note in result.credit_notes or []:
+            if enum_name(note.status) not in DEAD and note.credit_note_number in wanted:
+                found[note.credit_note_number] = note
+    return found
+
+
+def credit_note(xc: XeroClient, surface: str, credit_note_id: str) -> Any | None:
+    """One credit note, read live (its Allocations say what it is applied to)."""
+    notes = xc.call(surface, xc.accounting.get_credit_note, credit_note_id).credit_notes or []
+    return notes[0] if notes else None
 
 
 def timesheets_from(xc: XeroClient, first: date) -> list[Any]:

@@ -16,6 +16,20 @@ def create_invoices(xc: XeroClient, surface: str, docs: list[dict[str, Any]], id
                    unitdp=4, idempotency_key=idempotency_key).invoices
 
 
+def create_credit_notes(xc: XeroClient, surface: str, docs: list[dict[str, Any]], idempotency_key: str) -> Any:
+    """Credit notes, many per call, each element saying whether it was saved (as invoices)."""
+    return xc.call(surface, xc.accounting.create_credit_notes, credit_notes={"CreditNotes": docs},
+                   summarize_errors=False, unitdp=4, idempotency_key=idempotency_key).credit_notes
+
+
+def allocate_credit_note(xc: XeroClient, surface: str, credit_note_id: str, invoice_id: str, amount: float,
+                         day: str, idempotency_key: str) -> Any:
+    """Apply part (or all) of a credit note to an invoice; Xero answers the allocation it made."""
+    body = {"Allocations": [{"Amount": amount, "Date": day, "Invoice": {"InvoiceID": invoice_id}}]}
+    return xc.call(surface, xc.accounting.create_credit_note_allocation, credit_note_id, body,
+                   summarize_errors=False, idempotency_key=idempotency_key).allocations
+
+
 def create_contacts(xc: XeroClient, surface: str, docs: list[dict[str, Any]], idempotency_key: str) -> Any:
     return xc.call(surface, xc.accounting.create_contacts, contacts={"Contacts": docs}, summarize_errors=False,
                    idempotency_key=idempotency_key).contacts

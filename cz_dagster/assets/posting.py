@@ -7,6 +7,7 @@ element's own result to the ledger; 4. one ConnectWise accounting batch marks wh
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from xero_python.accounting import CreditNote, Invoice
@@ -15,7 +16,14 @@ from cz_dagster.assets.common import SyncScope, connectwise, md_table, xero
 from cz_dagster.assets.contacts import MAPPING_KIND
 from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.connectwise import ConnectWiseClient
-from cz_dagster.resources.xero import XeroClient, XeroDailyLimitReached, XeroMalformedAnswer, reads, writes
+from cz_dagster.resources.xero import (
+    XeroApiError,
+    XeroClient,
+    XeroDailyLimitReached,
+    XeroMalformedAnswer,
+    reads,
+    writes,
+)
 from cz_dagster.store.ledger import Key, Ledger, LedgerRow
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.store.reference import ReferenceMirror
@@ -60,6 +68,39 @@ def xero_id(doc: Any) -> str | None:
 
 def xero_number(doc: Any) -> str | None:
     return getattr(doc, "invoice_number", None) or getattr(doc, "credit_note_number", None)
+
+
+def id_field(kind: DocKind, xero_doc_id: str) -> dict[str, str]:
+    return {"CreditNoteID" if kind.collection == "credit_notes" else "InvoiceID": xero_doc_id}
+
+
+def posted_before(rows: list[LedgerRow], current: dict[Key, SourceDoc]) -> dict[str, LedgerRow]:
+    """Source id -> the row of an earlier version that is in Xero (done, with its document's id), for records
+    whose current version is not: these are edits after posting, updated in place rather than posted again."""
+    done_now = {r.source_id for r in rows if r.key in current and r.state == "done"}
+    out: dict[str, LedgerRow] = {}
+    for r in rows:
+        earlier = (r.key not in current and r.state == "done" and r.target_id and r.source_id not in done_now
+                   and r.source_version not in (NO_GL, STILL_LISTED))
+        if earlier and (r.source_id not in out or r.updated_at > out[r.source_id].updated_at):
+            out[r.source_id] = r
+    return out
+
+
+def not_editable(live: Any) -> str | None:
+    """Why Xero would refuse to change a document in place, or None when it allows it."""
+    status = enum_name(live.status)
+    if status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+        return f"it is {status.lower()}"
+    paid = Decimal(str(getattr(live, "amount_paid", None) or 0))
+    credited = Decimal(str(getattr(live, "amount_credited", None) or 0))
+    if paid:
+        return f"{paid:.2f} is paid on it"
+    if credited:
+        return f"{credited:.2f} of credit is allocated to it"
+    if getattr(live, "allocations", None) or getattr(live, "payments", None):
+        return "it is allocated or refunded"
+    return None
 
 
 PREFLIGHT_MIRRORS = ("tax_rates", "accounts", "currencies", "tracking_categories")
@@ -118,7 +159,8 @@ class PostingSync:
         self.ledger = Ledger(scope.store, scope.tenant.slug, scope.location.slug, kind.surface, scope.run_id)
         self.moved: list[dict[str, Any]] = []
         self.errors: dict[Key, str] = {}
-        self.counts = {"posted": 0, "skipped": 0, "failed": 0, "recovered": 0, "deferred": 0, "marked_posted": 0,
+        self.counts = {"posted": 0, "updated": 0, "skipped": 0, "failed": 0, "recovered": 0, "deferred": 0,
+                       "marked_posted": 0,
                        "failed_in_connectwise": 0, "still_unposted_in_connectwise": 0}
         self.by_key: dict[Key, SourceDoc] = {}
         self.contact_ids: dict[str, str] = {}
@@ -138,13 +180,19 @@ class PostingSync:
         docs = [d for d in every if self.kind.keep(d)]
         self.by_key = {(d.id, d.version): d for d in docs}
         self.ledger.record([(d.id, d.version, d.number) for d in docs])
-        rows = {r.key: r for r in self.ledger.rows([d.id for d in docs]) if r.key in self.by_key}
+        every_row = self.ledger.rows([d.id for d in docs])
+        rows = {r.key: r for r in every_row if r.key in self.by_key}
+        self.prior = posted_before(every_row, self.by_key)
         stuck = self.find_stuck(len(every))  # counted now: posting changes what ConnectWise counts
         self.contact_ids = {k: m.target_id for k, m in
                             Mappings(self.scope.store, self.scope.tenant.slug, self.scope.location.slug,
                                      MAPPING_KIND).all().items()}
         try:
-            self.recover([r for r in rows.values() if r.state == "sending"])
+            # an interrupted update in place is simply sent again: it sets the same content on the same document
+            self.ledger.mark_pending([k for k, r in rows.items() if r.state == "sending" and r.source_id in self.prior],
+                                     "an update in place was interrupted: it is sent again")
+            self.recover([r for r in self.ledger.rows([d.id for d in docs])
+                          if r.key in self.by_key and r.state == "sending"])
             self.recheck([r for r in rows.values() if r.state == "error" and r.target_id])
             current = {r.key: r for r in self.ledger.rows([d.id for d in docs]) if r.key in self.by_key}
             self.send([current[k] for k in self.by_key if current[k].state == "pending"
@@ -288,9 +336,56 @@ class PostingSync:
             if problems:
                 self.errors[row.key] = f"{self.kind.label} {doc.number}: " + "; ".join(problems)
                 continue
-            ready.append((row, xero_doc))
+            if row.source_id in self.prior:
+                self.update_in_place(row, self.prior[row.source_id], xero_doc)
+            else:
+                ready.append((row, xero_doc))
         for batch in chunked(ready, self.xero_res.batch_size):
             self.send_batch(batch)
+
+    # -- a document changed in ConnectWise after it was posted: the same Xero document, updated in place ------
+    def update_in_place(self, row: LedgerRow, prior: LedgerRow, xero_doc: dict[str, Any]) -> None:
+        """Where Xero still allows it (draft, submitted or approved, nothing paid or allocated on it), the Xero
+        document the earlier version made is updated with the new content: same id, the ledger keeping both
+        versions. Otherwise the record is in error, naming both documents, and nothing is posted a second time."""
+        doc = self.by_key[row.key]
+        label = f"{self.kind.label} {doc.number}"
+        live = reads.document(self.xc, self.kind.surface, self.kind.collection, str(prior.target_id))
+        if live is None or enum_name(live.status) in reads.DEAD:
+            self.errors[row.key] = (
+                f"{label} changed in ConnectWise after it was posted, and the Xero document it made ({prior.target_id})"
+                " is voided or deleted: enter the changed document in Xero by hand, or restore the old one; it is "
+                "not posted a second time automatically")
+            return
+        why_not = not_editable(live)
+        if why_not:
+            self.errors[row.key] = self.edit_refused(doc, live, why_not)
+            return
+        idem = idempotency_key(f"{self.kind.surface}-update", self.scope.location.slug, [row.key], row.attempts + 1)
+        self.ledger.mark_sending([row.key], idem)
+        try:
+            answer = writes.update_document(self.xc, self.kind.surface, self.kind.collection, str(prior.target_id),
+                                            {**xero_doc, **id_field(self.kind, str(prior.target_id))}, idem)
+        except XeroApiError as exc:
+            self.errors[row.key] = self.edit_refused(doc, live, f"Xero refused the update: {exc}")
+            return
+        element = (answer or [None])[0]
+        messages = [v.message for v in (getattr(element, "validation_errors", None) or []) if v.message]
+        if element is None or messages:
+            self.errors[row.key] = self.edit_refused(doc, live, f"Xero refused the update: {'; '.join(messages)}")
+            return
+        if not totals_match(doc, element.total, len(xero_doc.get("LineItems") or []) or 1):
+            self.ledger.set_target({row.key: str(prior.target_id)})
+            self.errors[row.key] = self.mismatch(doc, element)
+            return
+        self.ledger.mark_done_many({row.key: str(prior.target_id)})
+        self.counts["updated"] += 1
+        self._moved(doc, element, "updated in place")
+
+    def edit_refused(self, doc: SourceDoc, live: Any, why: str) -> str:
+        return (f"{self.kind.label} {doc.number} changed in ConnectWise after it was posted (now {doc.raw.get('total')}"
+                f"), but Xero {xero_number(live) or ''} ({xero_id(live)}, {live.total}) can no longer be changed: "
+                f"{why}. Credit the old document in Xero and re-bill the new one; it is not posted a second time")
 
     def contacts_deferred(self) -> set[str]:
         """Companies whose contact is still to be made (the contacts step stopped on the day's Xero budget)."""
@@ -373,7 +468,10 @@ class PostingSync:
 
     # -- ConnectWise is told: one accounting batch for everything now in Xero ------------------------------
     def acknowledge(self) -> None:
-        rows = [r for r in self.ledger.in_state("done") if r.key in self.by_key and not r.ack_ref]
+        # done and still exported: not yet marked posted, or un-batched in ConnectWise since (an invoice's GL entry
+        # ids are certain, so it is batched again; procurement's are an inference, confirmed by confirm_gone)
+        rows = [r for r in self.ledger.in_state("done")
+                if r.key in self.by_key and (not r.ack_ref or not self.kind.confirm_after_batch)]
         if not rows:
             return
         gl_ids = sorted(g for r in rows for g in self.by_key[r.key].gl_entry_ids)
@@ -409,7 +507,7 @@ class PostingSync:
 def posting_metadata(out: dict[str, Any], label: str) -> dict[str, Any]:
     return {
         "unposted_seen": out["unposted_seen"],
-        **{k: out[k] for k in ("posted", "skipped", "failed", "recovered", "deferred", "marked_posted",
+        **{k: out[k] for k in ("posted", "updated", "skipped", "failed", "recovered", "deferred", "marked_posted",
                                "failed_in_connectwise", "still_unposted_in_connectwise")},
         "moved": md_table(out["moved"], [label, "contact", "total", "xero_total", "how", "xero_id"]),
     }

@@ -55,6 +55,12 @@ class SandboxClient:
         response.raise_for_status()
         return response.json()
 
+    def cw_delete(self, path: str) -> None:
+        response = httpx.delete(f"{self.cw_url}/{demo.CW_CODEBASE}apis/3.0/{path}",
+                                auth=(f"{demo.CW_COMPANY_ID}+{demo.CW_PUBLIC_KEY}", demo.CW_PRIVATE_KEY),
+                                headers={"clientId": demo.CW_CLIENT_ID}, timeout=60)
+        response.raise_for_status()
+
     def cw_get(self, path: str, **params: Any) -> Any:
         return self._cw_api("GET", path, params={"pageSize": 1000, **params})
 

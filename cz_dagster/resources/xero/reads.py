@@ -118,6 +118,13 @@ def invoices_by_id(xc: XeroClient, surface: str, invoice_ids: list[str]) -> Iter
                            page_size=ACCOUNTING_PAGE).invoices or []
 
 
+def document(xc: XeroClient, surface: str, collection: str, xero_id: str) -> Any | None:
+    """One invoice, bill or credit note by its Xero id, read live (status, what is paid or allocated on it)."""
+    if collection == "credit_notes":
+        return credit_note(xc, surface, xero_id)
+    return next(iter(invoices_by_id(xc, surface, [xero_id])), None)
+
+
 def live_by_number(xc: XeroClient, surface: str, xero_type: str, numbers: Iterable[str]) -> dict[str, Any]:
     """Our live (not deleted or voided) documents of ``xero_type`` by InvoiceNumber: the way to find a sales
     invoice Xero made from a request whose answer was lost (InvoiceNumber is unique in an organisation)."""

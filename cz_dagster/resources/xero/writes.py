@@ -30,6 +30,17 @@ def allocate_credit_note(xc: XeroClient, surface: str, credit_note_id: str, invo
                    summarize_errors=False, idempotency_key=idempotency_key).allocations
 
 
+def update_document(xc: XeroClient, surface: str, collection: str, xero_id: str, doc: dict[str, Any],
+                    idempotency_key: str) -> Any:
+    """An invoice, bill or credit note changed in place (same id): POST to the document itself. Setting the same
+    content twice leaves it the same, so a retried or recovering update is harmless."""
+    if collection == "credit_notes":
+        return xc.call(surface, xc.accounting.update_credit_note, xero_id, {"CreditNotes": [doc]}, unitdp=4,
+                       idempotency_key=idempotency_key).credit_notes
+    return xc.call(surface, xc.accounting.update_invoice, xero_id, {"Invoices": [doc]}, unitdp=4,
+                   idempotency_key=idempotency_key).invoices
+
+
 def create_contacts(xc: XeroClient, surface: str, docs: list[dict[str, Any]], idempotency_key: str) -> Any:
     return xc.call(surface, xc.accounting.create_contacts, contacts={"Contacts": docs}, summarize_errors=False,
                    idempotency_key=idempotency_key).contacts

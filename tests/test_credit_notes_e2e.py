@@ -167,3 +167,29 @@ def test_allocation_killed_before_and_after_xero_saw_it_is_made_once(demo_env, z
         rows = Ledger(demo_env.store, "demo", "adelaide", "allocations").in_state("pending", "sending", "error")
         assert not rows, rows
         assert_books_agree(demo_env, invoice["invoiceNumber"])
+
+
+def test_vendor_return_becomes_a_supplier_credit_note(demo_env):
+    """Negative procurement: an ACCPAYCREDIT credit note against the supplier, found by our Reference, marked
+    posted in ConnectWise, never posted twice; the bills of the same export are untouched by it."""
+    sandbox = demo_env.sandbox
+    vendor = next(c for c in sandbox.cw_state()["companies"] if c.get("isVendorFlag"))
+    made = sandbox.post("connectwise", "/_sandbox/unpostedprocurement", {
+        "locationId": LOC, "vendorId": vendor["id"], "vendorReturn": True,
+        "lines": [{"description": "Laptop returned", "quantity": 2, "unitCost": 1200.0, "accountNumber": "310",
+                   "taxCodeXref": "INPUT"}]})
+    number = made["vendorInvoiceNumber"]
+    [txn] = [t for t in sandbox.cw_procurement("adelaide") if t.get("vendorInvoiceNumber") == number]
+    run_assets(demo_env.store_env, ["xero/tax_rates", "xero/accounts", "xero/currencies", "xero/tracking_categories"],
+               ADL)
+    for attempt in range(2):
+        meta = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
+        assert meta["supplier_credits_posted"] == (1 - attempt) and meta["supplier_credits_failed"] == 0, meta
+        notes = [c for c in sandbox.org("adelaide")["credit_notes"] if c["Type"] == "ACCPAYCREDIT"]
+        assert len(notes) == 1, notes
+        [note] = notes
+        assert Decimal(str(note["Total"])) == -Decimal(str(txn["total"])) and note["Status"] == "AUTHORISED"
+        assert note["CreditNoteNumber"] == made["vendorInvoiceNumber"] and note["Reference"].startswith("CW-PROC-")
+    assert not [t for t in sandbox.cw_procurement("adelaide")
+                if t.get("vendorInvoiceNumber") == made["vendorInvoiceNumber"]]  # marked posted
+    assert made["vendorInvoiceNumber"] not in {b["InvoiceNumber"] for b in sandbox.org("adelaide")["bills"]}

@@ -138,6 +138,10 @@ def location_tracking(scope: SyncScope, ref: ReferenceData) -> list[dict[str, st
 def lookup(xc: XeroClient, kind: DocKind, docs: list[SourceDoc]) -> dict[str, Any]:
     """Live Xero documents of ours, by source id: ACCREC by invoice number (unique in Xero), ACCPAY by the
     Reference we set (bill numbers are not unique)."""
+    if kind.collection == "credit_notes" and not kind.unique_numbers:
+        by_ref = {d.reference: d.id for d in docs}
+        notes = reads.live_credit_notes_by_reference(xc, kind.surface, kind.xero_type, by_ref)
+        return {by_ref[ref]: note for ref, note in notes.items()}
     if kind.collection == "credit_notes":
         by_number = {d.number: d.id for d in docs}
         notes = reads.live_credit_notes_by_number(xc, kind.surface, kind.xero_type, by_number)
@@ -475,7 +479,8 @@ class PostingSync:
         if not rows:
             return
         gl_ids = sorted(g for r in rows for g in self.by_key[r.key].gl_entry_ids)
-        prefix = {Surface.INVOICES: "CZ", Surface.CREDIT_NOTES: "CZC"}.get(self.kind.surface, "CZB")
+        prefix = {Surface.INVOICES: "CZ", Surface.CREDIT_NOTES: "CZC", Surface.SUPPLIER_CREDITS: "CZS"}.get(
+            self.kind.surface, "CZB")
         identifier = f"{prefix}-{self.scope.location.slug[:12]}-{stable_hash(gl_ids, 20)}"
         cw = connectwise(self.scope, self.cw_res)
         batch = cw.create_batch(identifier, gl_ids, surface=self.kind.surface, **self.kind.batch_flags)

@@ -21,6 +21,7 @@ from cz_dagster.sync.invoices import (
     company_ref,
     currency_code,
     detail_sign,
+    is_credit,
     iso_date,
     money,
     parse_gl_entry_ids,
@@ -89,7 +90,8 @@ def source_bills(export: dict[str, Any]) -> list[SourceDoc]:
                              company_id=int(vendor["id"]) if vendor.get("id") is not None else None,
                              company_name=str(vendor.get("name") or vendor.get("identifier") or "?"),
                              gl_entry_ids=gl_ids, raw=txn, version=version_of(txn), errors=errors,
-                             reference=bill_reference(txn.get("id") or txn.get("documentNumber"))))
+                             reference=bill_reference(txn.get("id") or txn.get("documentNumber")),
+                             credit=is_credit(txn)))
     return out
 
 
@@ -155,3 +157,15 @@ def to_xero_bill(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHO
     if currency:
         bill["CurrencyCode"] = currency
     return bill
+
+
+def to_xero_supplier_credit(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHORISED") -> dict[str, Any]:
+    """Negative procurement (a vendor return or credit) -> an ACCPAYCREDIT credit note against the supplier: built
+    as the bill it mirrors (the same pre-flight and total check, in its negative sign), then turned positive. Its
+    number is the supplier's (not unique), so our Reference is what finds it again."""
+    bill = to_xero_bill(doc, contact_id, status=status)
+    for line in bill["LineItems"]:
+        line["Quantity"] = -line["Quantity"]
+        line["LineAmount"] = -line["LineAmount"]
+    note = {k: v for k, v in bill.items() if k not in ("Type", "InvoiceNumber", "DueDate")}
+    return {"Type": "ACCPAYCREDIT", "CreditNoteNumber": bill["InvoiceNumber"], **note}

@@ -40,6 +40,7 @@ class Surface:
     ALLOCATIONS = "allocations"  # credit applied to an invoice in ConnectWise -> a credit note allocation in Xero
     CONTACTS = "contacts"  # the customers invoices need
     BILLS = "bills"
+    SUPPLIER_CREDITS = "supplier_credits"  # negative procurement (vendor returns) -> ACCPAYCREDIT credit notes
     SUPPLIERS = "suppliers"  # the suppliers bills need
     PAYMENTS = "payments"
     TIMESHEETS = "timesheets"
@@ -54,7 +55,8 @@ LEGACY_PAYMENT_STATUS = "payment_status"  # a ledger surface of an earlier versi
 
 # ledger surfaces (one per kind of record the product writes) -> the family whose runs write them
 SURFACE_FAMILY = {Surface.INVOICES: MONEY, Surface.CREDIT_NOTES: MONEY, Surface.ALLOCATIONS: MONEY,
-                  Surface.CONTACTS: MONEY, Surface.BILLS: MONEY, Surface.SUPPLIERS: MONEY, Surface.PAYMENTS: MONEY,
+                  Surface.CONTACTS: MONEY, Surface.BILLS: MONEY, Surface.SUPPLIER_CREDITS: MONEY,
+                  Surface.SUPPLIERS: MONEY, Surface.PAYMENTS: MONEY,
                   Surface.TIMESHEETS: TIME, Surface.STAFF: STAFF, Surface.CATALOGUE: REFERENCE}
 LOG_SURFACES = (*SURFACE_FAMILY, Surface.PAYROLL, Surface.REFERENCE, Surface.AUTH)
 

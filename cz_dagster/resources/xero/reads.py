@@ -171,6 +171,21 @@ def live_credit_notes_by_number(xc: XeroClient, surface: str, xero_type: str, nu
     return found
 
 
+def live_credit_notes_by_reference(xc: XeroClient, surface: str, xero_type: str, references: Iterable[str]
+                                   ) -> dict[str, Any]:
+    """Our live credit notes of ``xero_type`` by the Reference we set (supplier credits: numbers repeat)."""
+    wanted = set(references)
+    found: dict[str, Any] = {}
+    for chunk in chunked(sorted(wanted), REFERENCES_PER_CALL):
+        terms = " OR ".join(f'Reference=="{r}"' for r in chunk)
+        result = xc.call(surface, xc.accounting.get_credit_notes, where=f'Type=="{xero_type}" AND ({terms})',
+                         page=1, page_size=ACCOUNTING_PAGE)
+        for note in result.credit_notes or []:
+            if enum_name(note.status) not in DEAD and note.reference in wanted:
+                found[note.reference] = note
+    return found
+
+
 def credit_note(xc: XeroClient, surface: str, credit_note_id: str) -> Any | None:
     """One credit note, read live (its Allocations say what it is applied to)."""
     notes = xc.call(surface, xc.accounting.get_credit_note, credit_note_id).credit_notes or []

@@ -174,10 +174,11 @@ def test_product_catalogue_from_xero_items(demo_env):
     assert row["description"] == "Renamed item" and row["price"] == 999.0
 
 
-def test_a_bill_whose_xero_total_differs_is_in_error_not_done_and_not_posted_twice(demo_env):
-    """A line with tax rate 0 in ConnectWise but tax type INPUT: Xero adds 10% GST. Before, the bill was marked
-    posted with a log warning; now it is in error with both totals and the Xero document named, ConnectWise is
-    not marked posted, and a re-run neither posts it again nor forgets the error."""
+def test_a_bill_whose_xero_total_would_differ_is_reported_before_it_is_sent(demo_env):
+    """A line with tax rate 0 in ConnectWise but tax type INPUT: Xero would add 10% GST. Pre-flight works Xero's
+    total out from the mirrored rates, so the bill is in error before it is sent (never found after posting),
+    with both totals and what to fix; ConnectWise is not marked posted, and a re-run neither sends it nor forgets
+    the error."""
     sandbox = demo_env.sandbox
     vendor = next(c for c in sandbox.cw_state()["companies"] if c.get("isVendorFlag"))
     made = sandbox.post("connectwise", "/_sandbox/unpostedprocurement", {
@@ -192,12 +193,12 @@ def test_a_bill_whose_xero_total_differs_is_in_error_not_done_and_not_posted_twi
     for attempt in range(2):
         meta = metadata(run_assets(demo_env.store_env, ["xero/bills"], ADL), "xero/bills")
         assert meta["failed"] == 1, meta.get("errors")
-        [bill] = [b for b in sandbox.org("adelaide")["bills"] if b["Reference"] == ref]
+        assert not [b for b in sandbox.org("adelaide")["bills"] if b["Reference"] == ref], attempt
         [row] = [r for r in Ledger(demo_env.store, "demo", "adelaide", "bills").in_state("error")
                  if r.source_id == record_key(txn["id"])]
-        assert row.target_id == bill["InvoiceID"] and not row.ack_ref, attempt
-        assert f"at {Decimal(str(bill['Total']))}" in row.last_error and "ConnectWise says 1595.23" in row.last_error
-        assert "not posted twice" in row.last_error
+        assert row.target_id is None and not row.ack_ref, attempt
+        assert "Xero would total the bill 1754.75" in row.last_error, row.last_error
+        assert "ConnectWise billed 1595.23" in row.last_error and "Nothing was sent" in row.last_error
     unposted = {t["id"] for t in sandbox.cw_procurement("adelaide")}
     assert txn["id"] in unposted and made["id"]  # not marked posted while the money disagrees
 

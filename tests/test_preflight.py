@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document
+from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document, settle_tax
 
 
 def ref() -> ReferenceData:
@@ -64,3 +66,44 @@ def test_tax_code_mapping_overrides_the_xref():
     doc = invoice(TaxType="GSTX")
     apply_tax_code_map(doc, [{"taxCode": {"identifier": "GST"}}], r)
     assert doc["LineItems"][0]["TaxType"] == "OUTPUT" and check_document(doc, r) == []
+
+
+# -- totals to the cent: Xero's per-line rounding reproduced before sending ---------------------------------
+def _doc(*amounts: float, tax_type: str = "OUTPUT") -> dict:
+    return {"Type": "ACCREC", "LineAmountTypes": "Exclusive",
+            "LineItems": [{"LineAmount": a, "TaxType": tax_type} for a in amounts]}
+
+
+def _ref(rate: float = 10.0) -> ReferenceData:
+    return ReferenceData(org="Demo", tax_rates={"OUTPUT": {"TaxType": "OUTPUT", "EffectiveRate": rate,
+                                                           "Status": "ACTIVE"}})
+
+
+def test_tax_rounded_on_the_total_is_spread_over_the_lines():
+    """ConnectWise: 3 x 0.05 at 10% is tax 0.02 on the total; Xero per line would say 3 x 0.01 = 0.03. The lines
+    carry explicit tax amounts that add up to ConnectWise's, a cent off Xero's own per line at most."""
+    doc = _doc(0.05, 0.05, 0.05)
+    assert settle_tax(doc, Decimal("0.17"), _ref()) is None
+    taxes = [Decimal(str(line["TaxAmount"])) for line in doc["LineItems"]]
+    assert sum(taxes) == Decimal("0.02") and all(abs(t - Decimal("0.01")) <= Decimal("0.01") for t in taxes)
+
+
+def test_tax_that_agrees_is_sent_as_xero_computes_it():
+    doc = _doc(100.0, 33.33)
+    assert settle_tax(doc, Decimal("146.66"), _ref()) is None
+    assert [line["TaxAmount"] for line in doc["LineItems"]] == [10.0, 3.33]
+
+
+def test_a_different_rate_is_reported_before_sending():
+    """ConnectWise charged no tax where the Xero tax type is 10%: not a rounding, so not sent."""
+    doc = _doc(1595.23, tax_type="OUTPUT")
+    problem = settle_tax(doc, Decimal("1595.23"), _ref())
+    assert problem is not None and "Xero would total the invoice 1754.75" in problem
+    assert "ConnectWise billed 1595.23 (tax 0.00)" in problem and "Nothing was sent" in problem
+    assert "TaxAmount" not in doc["LineItems"][0]
+
+
+def test_without_the_tax_rate_mirror_nothing_is_guessed():
+    doc = _doc(10.0)
+    assert settle_tax(doc, Decimal("11.00"), ReferenceData(org="Demo")) is None
+    assert "TaxAmount" not in doc["LineItems"][0]

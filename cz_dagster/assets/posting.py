@@ -29,8 +29,8 @@ from cz_dagster.store.mappings import Mappings
 from cz_dagster.store.reference import ReferenceMirror
 from cz_dagster.sync.enums import enum_name
 from cz_dagster.sync.hashing import chunked, idempotency_key, stable_hash
-from cz_dagster.sync.invoices import RecordError, SourceDoc, totals_match
-from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document
+from cz_dagster.sync.invoices import RecordError, SourceDoc, expected_total, totals_match
+from cz_dagster.sync.preflight import ReferenceData, apply_tax_code_map, check_document, settle_tax
 from cz_dagster.sync.vocabulary import LOCATION_TRACKING_OPTION, TAX_CODE_TAX_TYPE, Surface
 
 UNIQUE_NUMBER = "must be unique"
@@ -337,6 +337,9 @@ class PostingSync:
                 for line in xero_doc["LineItems"]:
                     line["Tracking"] = list(self.tracking)
             problems = check_document(xero_doc, self.reference)
+            if not problems:
+                off = settle_tax(xero_doc, expected_total(doc), self.reference)
+                problems = [off] if off else []
             if problems:
                 self.errors[row.key] = f"{self.kind.label} {doc.number}: " + "; ".join(problems)
                 continue

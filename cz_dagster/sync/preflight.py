@@ -5,6 +5,7 @@ sent, while the rest of the batch proceeds. Pure logic."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cz_dagster.sync.enums import enum_name
@@ -98,3 +99,53 @@ def apply_tax_code_map(doc: dict[str, Any], source_lines: list[dict[str, Any]], 
         code = (source.get("taxCode") or {}).get("identifier") or (source.get("taxCode") or {}).get("name")
         if code and code in ref.tax_code_map:
             line["TaxType"] = ref.tax_code_map[code]
+
+
+CENT = Decimal("0.01")
+
+
+def _rate(ref: ReferenceData, tax_type: Any) -> Decimal | None:
+    record = ref.tax_rates.get(str(tax_type))
+    if record is None:
+        return None
+    raw = record.get("EffectiveRate", record.get("Rate"))
+    return None if raw is None else Decimal(str(raw))
+
+
+def settle_tax(doc: dict[str, Any], want_total: Decimal | None, ref: ReferenceData) -> str | None:
+    """Make the document reach Xero with the total ConnectWise billed, or say before sending why it cannot.
+
+    Xero works tax out per line (the line amount times the rate, rounded half up to the cent) and totals the
+    lines; ConnectWise may round tax on the total. Here Xero's arithmetic is reproduced from the mirrored rates;
+    where it lands within a cent a line of ConnectWise's tax, the lines carry their tax amounts explicitly
+    (``TaxAmount``, which Xero lets a document override), ConnectWise's tax spread a cent at a time over the
+    largest taxed lines. A bigger difference is a different rate, reported here, never found after posting.
+    Exclusive documents only (the product sends no other); nothing to do without the tax rate mirror."""
+    lines = doc.get("LineItems") or []
+    if want_total is None or not lines or doc.get("LineAmountTypes", "Exclusive") != "Exclusive":
+        return None
+    rates = [_rate(ref, line.get("TaxType")) for line in lines]
+    if any(r is None for r in rates):
+        return None  # a rate pre-flight could not find is named by check_document
+    amounts = [Decimal(str(line.get("LineAmount") or 0)) for line in lines]
+    taxes = [(a * r / 100).quantize(CENT, rounding=ROUND_HALF_UP) for a, r in zip(amounts, rates, strict=True)]
+    net = sum(amounts, Decimal(0))
+    want_tax = want_total - net
+    diff = want_tax - sum(taxes, Decimal(0))
+    taxed = sorted((i for i, r in enumerate(rates) if r), key=lambda i: -abs(amounts[i]))
+    cents = int((abs(diff) / CENT).to_integral_value())
+    if diff and cents > len(taxed):
+        what = {"ACCREC": "invoice", "ACCRECCREDIT": "credit note", "ACCPAYCREDIT": "supplier credit"}.get(
+            str(doc.get("Type")), "bill")
+        used = ", ".join(sorted({f"{line.get('TaxType')} {rate.normalize():f}%" for line, rate in
+                                 zip(lines, rates, strict=True)}))
+        return (f"Xero would total the {what} {net + sum(taxes, Decimal(0)):.2f} (tax {sum(taxes, Decimal(0)):.2f} "
+                f"at its rates: {used}), but ConnectWise billed {want_total:.2f} (tax {want_tax:.2f}): the lines' "
+                "Xero tax types are not the rates ConnectWise charged; fix the tax code's xref in ConnectWise or "
+                "`cz map tax-code`, then re-run. Nothing was sent")
+    step = CENT if diff > 0 else -CENT
+    for i in taxed[:cents]:
+        taxes[i] += step
+    for line, tax in zip(lines, taxes, strict=True):
+        line["TaxAmount"] = float(tax)
+    return None

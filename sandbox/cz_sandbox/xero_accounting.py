@@ -388,6 +388,19 @@ def build_lines(org: Org, raw_lines: Any, inv_type: str, lat: str, unitdp: int,
             line["TaxAmount"] = money(line["LineAmount"] * rate_pct / (Decimal(100) + rate_pct))
         else:
             line["TaxAmount"] = money(line["LineAmount"] * rate_pct / Decimal(100))
+        if raw.get("TaxAmount") is not None:
+            # the spec: TaxAmount "can be overriden if the calculated <TaxAmount> is not correct". How far Xero
+            # lets it stray is not published; chosen: a cent either way of its own figure (rounding), else refused
+            try:
+                given = money(to_decimal(raw["TaxAmount"], "TaxAmount"))
+            except ValueError as exc:
+                errors.append(str(exc))
+                continue
+            if abs(given - line["TaxAmount"]) > Decimal("0.01"):
+                errors.append(f"The TaxAmount {given} of a line is not the tax of its LineAmount at the rate of "
+                              f"TaxType '{line['TaxType']}' ({line['TaxAmount']}).")
+                continue
+            line["TaxAmount"] = given
         lines.append(line)
     return lines
 

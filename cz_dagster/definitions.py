@@ -10,6 +10,7 @@ from cz_dagster.assets.contacts import contacts
 from cz_dagster.assets.credit_notes import credit_notes
 from cz_dagster.assets.invoices import invoices
 from cz_dagster.assets.payments import invoice_payments
+from cz_dagster.assets.reconciliation import reconciliation
 from cz_dagster.assets.reference import reference_assets
 from cz_dagster.assets.staff import staff
 from cz_dagster.assets.timesheets import timesheets
@@ -21,7 +22,7 @@ from cz_dagster.sensors.dispatch import sync_dispatcher
 from cz_dagster.sensors.tenants import tenants_sensor
 
 all_assets = [contacts, invoices, credit_notes, bills, invoice_payments, staff, timesheets, product_catalogue,
-              *reference_assets]
+              reconciliation, *reference_assets]
 
 defs = Definitions(
     assets=all_assets,

@@ -181,3 +181,17 @@ def test_daily_summary_lists_families_not_surfaces(demo_env, smtp):
     assert send_daily(store, mailer, late) == ["demo"]
     text, _ = inbox.bodies(inbox.messages[-1])
     assert "family: money" in text and "payment_status" not in text
+
+
+def test_daily_summary_says_whether_the_books_agree(demo_env, smtp):
+    """The last reconciliation of each location is a line of the daily summary: agree, or how many differences
+    and where to look."""
+    inbox, mailer = smtp
+    store = demo_env.store
+    Recipients(store, "demo").replace(["finance@msp.example"])
+    run_assets(demo_env.store_env, MONEY + ["xero/credit_notes", "reports/reconciliation"], ADL)
+    late = datetime.now(UTC).replace(hour=21, minute=0) - timedelta(days=1)  # 07:30 in Adelaide
+    assert send_daily(store, mailer, late) == ["demo"]
+    text, html = inbox.bodies(inbox.messages[-1])
+    assert "Do the books agree (last reconciliation)?" in text and "location: adelaide" in text
+    assert "books: agree" in text and "agree" in html

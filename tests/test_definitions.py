@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, build_sensor_context
+from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from cz_dagster.definitions import defs
 from cz_dagster.partitions import split_key, tenant_location
@@ -22,6 +22,8 @@ EXPECTED_GRAPH = {
     "connectwise/invoice_payments": ("money", {"xero/invoices", "xero/credit_notes"}),
     "xero/staff": ("staff", set()),
     "xero/timesheets": ("time", {"xero/staff", "xero/earnings_rates", "xero/payroll_calendars"}),
+    "reports/reconciliation": ("reports", {"xero/invoices", "xero/credit_notes", "xero/bills",
+                                           "connectwise/invoice_payments"}),
 }
 
 
@@ -33,11 +35,13 @@ def test_asset_graph_snapshot():
         actual[key.to_user_string()] = (node.group_name, {p.to_user_string() for p in node.parent_keys})
         assert node.partitions_def == tenant_location, key
     assert actual == EXPECTED_GRAPH
-    writers = {k for k, (group, _) in EXPECTED_GRAPH.items() if group != "reference" or "connectwise" in k}
+    writers = {k for k, (group, _) in EXPECTED_GRAPH.items()
+               if group not in ("reference", "reports") or "connectwise" in k}
     for key in graph.get_all_asset_keys():
         checks = {c.name for c in graph.get(key).assets_def.check_specs if c.asset_key == key}
-        assert checks == ({"nothing_in_error"} if key.to_user_string() in writers else set()), key
-    for job in ("money_job", "time_job", "staff_job", "reference_job"):
+        expected = {"nothing_in_error"} if key.to_user_string() in writers else set()
+        assert checks == ({"books_agree"} if key == AssetKey(["reports", "reconciliation"]) else expected), key
+    for job in ("money_job", "time_job", "staff_job", "reference_job", "reports_job"):
         assert defs.resolve_job_def(job).partitions_def == tenant_location
 
 

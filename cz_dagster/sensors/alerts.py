@@ -3,7 +3,9 @@ a daily summary, a revoked Xero connection (once per pause), and a family that h
 for two of its cycles (once per missed tick). Each alert is claimed in the control database
 before it is sent, so a sensor evaluating twice never sends twice."""
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dagster import (
@@ -25,6 +27,7 @@ from cz_dagster.resources.mailer import SmtpResource
 from cz_dagster.resources.xero.tokens import XeroTokens
 from cz_dagster.store import schema as s
 from cz_dagster.store.alerts import Alerts
+from cz_dagster.store.cursors import Cursors
 from cz_dagster.store.db import Store, StoreError
 from cz_dagster.store.ledger import errors_for_location
 from cz_dagster.store.recipients import Recipients
@@ -113,6 +116,19 @@ def send_revoked(store: Store, mailer: SmtpResource) -> list[str]:
     return sent
 
 
+def books_of(store: Store, tenant: str) -> list[dict[str, Any]]:
+    """Each location's last reconciliation (reports/reconciliation keeps its count as a cursor)."""
+    out = []
+    for loc in store.locations(tenant):
+        raw = Cursors(store, tenant, loc.slug).get("reconciliation")
+        if raw:
+            last = json.loads(raw)
+            n = int(last.get("differences") or 0)
+            out.append({"location": loc.slug, "checked": last.get("checked"),
+                        "books": "agree" if n == 0 else f"{n} difference(s): see reports/reconciliation"})
+    return out
+
+
 def send_daily(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
     sent = []
     for tenant in store.tenants():
@@ -144,7 +160,8 @@ def send_daily(store: Store, mailer: SmtpResource, now: datetime) -> list[str]:
         errors = sum(len(errors_for_location(store, tenant.slug, loc.slug)) for loc in store.locations(tenant.slug))
         if Alerts(store, tenant.slug).claim("daily", day, recipients):
             moved = [table[k] for k in sorted(table)]
-            mailer.send(emails.daily_summary(tenant.name, day, moved, errors, budget), recipients)
+            mailer.send(emails.daily_summary(tenant.name, day, moved, errors, budget, books_of(store, tenant.slug)),
+                        recipients)
             sent.append(tenant.slug)
     return sent
 

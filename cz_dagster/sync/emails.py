@@ -72,16 +72,23 @@ def errors_summary(tenant: str, rows: list[dict[str, Any]]) -> Email:
     return Email(title, text, _page(title, intro, _table_html(rows, columns), FOOTER))
 
 
-def daily_summary(tenant: str, day: str, moved: list[dict[str, Any]], errors: int, budget: list[dict[str, Any]]
-                  ) -> Email:
+def daily_summary(tenant: str, day: str, moved: list[dict[str, Any]], errors: int, budget: list[dict[str, Any]],
+                  books: list[dict[str, Any]] | None = None) -> Email:
+    """``books``: each location's last reconciliation ({location, books, checked}), when it has one."""
     title = f"[cz] {tenant}: daily sync summary {day}"
     intro = [f"What moved for {tenant} on {day}, per location and family.",
              f"Records in error now: {errors}." if errors else "Nothing is in error."]
     text = "\n".join(intro) + "\n\n" + _table_text(moved, ["location", "family", "moved", "failed"])
-    text += "\n\nXero API calls used today:\n" + _table_text(budget, ["location", "calls"]) + f"\n\n{FOOTER}\n"
+    text += "\n\nXero API calls used today:\n" + _table_text(budget, ["location", "calls"])
+    extra = ""
+    if books:
+        text += "\n\nDo the books agree (last reconciliation)?\n" + _table_text(books, ["location", "books", "checked"])
+        extra = ("<h3 style='font-size:15px'>Do the books agree (last reconciliation)?</h3>"
+                 + _table_html(books, ["location", "books", "checked"]))
+    text += f"\n\n{FOOTER}\n"
     html = _page(title, intro, _table_html(moved, ["location", "family", "moved", "failed"])
                  + "<h3 style='font-size:15px'>Xero API calls used today</h3>"
-                 + _table_html(budget, ["location", "calls"]), FOOTER)
+                 + _table_html(budget, ["location", "calls"]) + extra, FOOTER)
     return Email(title, text, html)
 
 

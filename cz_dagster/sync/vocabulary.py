@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MONEY, TIME, STAFF, REFERENCE = "money", "time", "staff", "reference"
+MONEY, TIME, STAFF, REFERENCE, REPORTS = "money", "time", "staff", "reference", "reports"
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,14 @@ FAMILY_TABLE = {f.name: f for f in (
     Family(TIME, "time_job", "0 2 * * *", "xero/timesheets"),  # time entries daily
     Family(STAFF, "staff_job", "0 3 * * *", "xero/staff"),  # members on schedule (and on demand)
     Family(REFERENCE, "reference_job", "0 1 * * *", "xero/tax_rates"),  # reference data daily
+    Family(REPORTS, "reports_job", "0 5 * * *", "reports/reconciliation"),  # do the books agree: daily
 )}
 FAMILIES = {f.name: f.job for f in FAMILY_TABLE.values()}  # family -> job
 JOB_FAMILY = {job: family for family, job in FAMILIES.items()}
 DEFAULT_CRONS = {f.name: f.default_cron for f in FAMILY_TABLE.values()}
 
 class Surface:
-    """Integration surfaces: what the sync log files a call under, and (all but the last three) a ledger of records
+    """Integration surfaces: what the sync log files a call under, and (all but the last four) a ledger of records
     the product writes and the flow whose lease guards those writes. Plain strings, so they bind to SQL as is."""
 
     INVOICES = "invoices"
@@ -49,6 +50,7 @@ class Surface:
     PAYROLL = "payroll"  # reads of Xero Payroll and ConnectWise members and time: logged, no ledger of their own
     REFERENCE = "reference"  # reads of the reference mirrors
     AUTH = "auth"  # Xero token refreshes
+    RECONCILIATION = "reconciliation"  # the reconciliation's reads of both systems
 
 
 LEGACY_PAYMENT_STATUS = "payment_status"  # a ledger surface of an earlier version, closed when met (issue 9)
@@ -58,12 +60,12 @@ SURFACE_FAMILY = {Surface.INVOICES: MONEY, Surface.CREDIT_NOTES: MONEY, Surface.
                   Surface.CONTACTS: MONEY, Surface.BILLS: MONEY, Surface.SUPPLIER_CREDITS: MONEY,
                   Surface.SUPPLIERS: MONEY, Surface.PAYMENTS: MONEY,
                   Surface.TIMESHEETS: TIME, Surface.STAFF: STAFF, Surface.CATALOGUE: REFERENCE}
-LOG_SURFACES = (*SURFACE_FAMILY, Surface.PAYROLL, Surface.REFERENCE, Surface.AUTH)
+LOG_SURFACES = (*SURFACE_FAMILY, Surface.PAYROLL, Surface.REFERENCE, Surface.AUTH, Surface.RECONCILIATION)
 
 # every asset that is not a reference mirror -> its family (mirrors are REFERENCE); each asset's group is this
 ASSET_FAMILY = {"xero/contacts": MONEY, "xero/invoices": MONEY, "xero/credit_notes": MONEY, "xero/bills": MONEY,
                 "connectwise/invoice_payments": MONEY, "xero/staff": STAFF, "xero/timesheets": TIME,
-                "connectwise/product_catalogue": REFERENCE}
+                "connectwise/product_catalogue": REFERENCE, "reports/reconciliation": REPORTS}
 
 
 def family_of_asset(key: str) -> str:

@@ -1146,6 +1146,22 @@ class XeroSimulator:
             except ElementError as exc:
                 return _json(400, {"error": exc.messages})
 
+    async def admin_invoice_edit(self, request: Request) -> Response:
+        """{tenant_id, ...Invoice fields} -> what a person does to one invoice in Xero's UI (void it, change a line):
+        the same rules as the API's update, so a change Xero would refuse is refused here too."""
+        body = await _json_body(request)
+        org = self._admin_org(body)
+        if org is None:
+            return _json(400, {"error": "tenant_id of a sandbox organisation is required"})
+        element = {k: v for k, v in body.items() if k != "tenant_id"}
+        element["InvoiceID"] = request.path_params["invoice_id"]
+        with self.lock:
+            try:
+                doc = save_invoice(org, element, False, 4, self.clock)
+            except ElementError as exc:
+                return _json(400, {"error": exc.messages})
+            return _json(200, render_invoice(org, doc))
+
     async def admin_items(self, request: Request) -> Response:
         """{tenant_id, Code, ...Item fields} -> creates the item or changes the one with that Code."""
         body = await _json_body(request)
@@ -1266,6 +1282,7 @@ def create_xero_app(config: XeroSandboxConfig | None = None) -> XeroFaultMiddlew
         Route("/_sandbox/allocations/{allocation_id}/delete", sim.admin_allocation_delete, methods=["POST"]),
         Route("/_sandbox/credit_notes/refund", sim.admin_credit_note_refund, methods=["POST"]),
         Route("/_sandbox/credit-notes/refund", sim.admin_credit_note_refund, methods=["POST"]),  # the brief's spelling
+        Route("/_sandbox/invoices/{invoice_id}/edit", sim.admin_invoice_edit, methods=["POST"]),
         Route("/_sandbox/items", sim.admin_items, methods=["POST"]),
         Route("/_sandbox/currencies", sim.admin_currencies, methods=["POST"]),
         Route("/_sandbox/lock_dates", sim.admin_lock_dates, methods=["POST"]),

@@ -192,6 +192,15 @@ def credit_note(xc: XeroClient, surface: str, credit_note_id: str) -> Any | None
     return notes[0] if notes else None
 
 
+def ours(xc: XeroClient, surface: str, collection: str, xero_type: str, prefix: str) -> list[Any]:
+    """Every document of ``xero_type`` whose Reference starts with ours (the reconciliation's one sweep: paged,
+    so a thousand documents cost one call); voided ones included, deleted ones are gone from Xero's lists."""
+    fn = xc.accounting.get_credit_notes if collection == "credit_notes" else xc.accounting.get_invoices
+    attr = "credit_notes" if collection == "credit_notes" else "invoices"
+    return list(paged(xc, surface, fn, attr, page_size=ACCOUNTING_PAGE,
+                      where=f'Type=="{xero_type}" AND Reference.StartsWith("{prefix}")'))
+
+
 def timesheets_from(xc: XeroClient, first: date) -> list[Any]:
     """Payroll AU timesheets starting on or after ``first``."""
     where = f"StartDate>=DateTime({first.year},{first.month:02d},{first.day:02d})"

@@ -50,8 +50,9 @@ from cz_sandbox.register import register_demo
 from cz_sandbox.runner import SandboxServer
 from cz_sandbox.xero import create_xero_app
 
-FLOWS = ("invoices", "bills", "payments", "timesheets", "catalogue")
-SURFACES = {"invoices": ("invoices", "contacts"), "bills": ("bills", "suppliers"), "payments": ("payments",),
+FLOWS = ("invoices", "credit_notes", "bills", "payments", "timesheets", "catalogue")
+SURFACES = {"invoices": ("invoices", "contacts"), "credit_notes": ("credit_notes", "allocations"),
+            "bills": ("bills", "suppliers"), "payments": ("payments",),
             "timesheets": ("payroll",), "catalogue": ("catalogue",), "reference": ("reference",)}
 TZ = "Australia/Adelaide"
 CLIENT_TIMEOUT = 2.0  # seconds; a "timeout" fault holds a call longer than this
@@ -116,6 +117,8 @@ class TenantWorld:
     rng: random.Random
     invoices: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     bills: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    credits: dict[str, dict[str, tuple[str, Decimal]]] = field(default_factory=lambda: defaultdict(dict))
+    credited: set[str] = field(default_factory=set)  # invoices a credit memo is applied to: no Xero payments
     counter: int = 0
 
     def faults(self, specs: list[dict[str, Any]], system: str | None = None) -> None:
@@ -129,8 +132,9 @@ class TenantWorld:
         state = self.api.cw_state()
         for location, info in demo.LOCATIONS.items():
             self.invoices[location] |= {u["invoiceNumber"] for u in state["unposted_invoices"]
-                                        if u.get("locationId") == info["cw_location_id"] or
-                                        (u.get("location") or {}).get("id") == info["cw_location_id"]}
+                                        if u.get("invoiceType") != "CreditMemo" and (
+                                            u.get("locationId") == info["cw_location_id"] or
+                                            (u.get("location") or {}).get("id") == info["cw_location_id"])}
             self.bills[location] |= {bill_reference(t['id']) for t in self.api.cw_procurement(location)}
 
     # -- new work between rounds, as an MSP's day produces it --------------------------------------------------
@@ -155,8 +159,9 @@ class TenantWorld:
                 "lines": [{"description": "Switch", "quantity": 1, "unitCost": rng.choice([300, 450]),
                            "accountNumber": "310", "taxCodeXref": "INPUT"}]})
             org = self.api.org(location)
+            self.add_credit(location, info, org, state)
             open_invoices = [i for i in org["invoices"] if i["Type"] == "ACCREC" and i["Status"] == "AUTHORISED"
-                             and Decimal(str(i["AmountDue"])) > 0]
+                             and Decimal(str(i["AmountDue"])) > 0 and i["InvoiceNumber"] not in self.credited]
             for inv in rng.sample(open_invoices, min(3, len(open_invoices))):
                 due = Decimal(str(inv["AmountDue"]))
                 amount = due if rng.random() < 0.5 else (due / 2).quantize(Decimal("0.01"))
@@ -176,6 +181,29 @@ class TenantWorld:
                                                   "Code": f"SOAK-{self.counter}", "Name": f"Soak item {self.counter}",
                                                   "SalesDetails": {"UnitPrice": 10 + self.counter,
                                                                    "AccountCode": "200", "TaxType": "OUTPUT"}})
+
+    def add_credit(self, location: str, info: dict[str, Any], org: dict[str, Any], state: dict[str, Any]) -> None:
+        """A service credit: a credit memo to a customer with a posted, untouched invoice, applied to it in
+        ConnectWise (the product must post it as a credit note and allocate it there, once)."""
+        cw = {i["invoiceNumber"]: i for i in state["invoices"]}
+        fresh = [i for i in org["invoices"] if i["Type"] == "ACCREC" and i["Status"] == "AUTHORISED"
+                 and not Decimal(str(i.get("AmountPaid") or 0)) and not Decimal(str(i.get("AmountCredited") or 0))
+                 and i["InvoiceNumber"] in cw and i["InvoiceNumber"] not in self.credited
+                 and Decimal(str(cw[i["InvoiceNumber"]]["balance"])) > 20]
+        if not fresh:
+            return
+        target = cw[self.rng.choice(fresh)["InvoiceNumber"]]
+        self.counter += 1
+        number = f"SOAKCM-{self.slug}-{self.counter}"
+        memo = self.api.post("connectwise", "/_sandbox/unpostedinvoices", {
+            "locationId": info["cw_location_id"], "companyId": target["company"]["id"], "invoiceNumber": number,
+            "type": "CreditMemo", "lines": [{"description": "Service credit", "quantity": 1, "unitPrice": 10,
+                                              "accountNumber": "200", "taxCodeXref": "OUTPUT"}]})
+        amount = -Decimal(str(memo["total"]))
+        self.api.post("connectwise", "/_sandbox/credit-applications", {
+            "invoice_id": target["id"], "credit_memo_id": memo["id"], "amount": float(amount)})
+        self.credited.add(target["invoiceNumber"])
+        self.credits[location][number] = (target["invoiceNumber"], amount)
 
     # -- what landed ---------------------------------------------------------------------------------------------
     def measure(self, store: Store) -> dict[str, Figures]:
@@ -202,6 +230,7 @@ class TenantWorld:
             bills.lost += len(want - set(refs))
 
             add(out["payments"], payment_figures(state, org))
+            add(out["credit_notes"], credit_figures(self.credits[location], org))
 
             ts = out["timesheets"]
             approved, in_xero, dup = self.hours(store, location, state, org)
@@ -255,6 +284,29 @@ def add(total: Figures, part: Figures) -> None:
     total.lost += part.lost
 
 
+def credit_figures(wanted: dict[str, tuple[str, Decimal]], org: dict[str, Any]) -> Figures:
+    """Each credit memo: one live ACCRECCREDIT credit note of its number, allocated once, by its amount, to the
+    invoice ConnectWise applied it to. A second note or allocation is a duplicate; a missing one, lost."""
+    figures = Figures()
+    notes = defaultdict(list)
+    for c in org.get("credit_notes") or []:
+        if c["Type"] == "ACCRECCREDIT" and c["Status"] not in ("DELETED", "VOIDED"):
+            notes[c["CreditNoteNumber"]].append(c)
+    invoice_ids = {i["InvoiceNumber"]: i["InvoiceID"] for i in org["invoices"]}
+    for number, (invoice, amount) in wanted.items():
+        figures.expected += 1
+        found = notes.get(number, [])
+        allocations = [a for c in found for a in c.get("Allocations") or []]
+        if len(found) > 1 or len(allocations) > 1:
+            figures.duplicates += 1
+        elif not found or not allocations or Decimal(str(allocations[0]["Amount"])) != amount \
+                or allocations[0]["Invoice"]["InvoiceID"] != invoice_ids.get(invoice):
+            figures.lost += 1
+        else:
+            figures.in_target += 1
+    return figures
+
+
 def payment_figures(state: dict[str, Any], org: dict[str, Any]) -> Figures:
     """Per invoice of one organisation that Xero shows paid (or ConnectWise does): ConnectWise must hold exactly
     one payment, of what Xero says is paid (AmountPaid), and the same balance as Xero's AmountDue. More money in
@@ -263,7 +315,8 @@ def payment_figures(state: dict[str, Any], org: dict[str, Any]) -> Figures:
     cw_invoices = {i["invoiceNumber"]: i for i in state["invoices"]}
     cw_payments: dict[int, list[Decimal]] = defaultdict(list)
     for p in state["payments"]:
-        cw_payments[int(p["invoice"]["id"])].append(Decimal(str(p["amount"])))
+        if not p.get("credit"):  # a credit memo applied: ConnectWise's own, not the one cash payment
+            cw_payments[int(p["invoice"]["id"])].append(Decimal(str(p["amount"])))
     for inv in org["invoices"]:
         cw_inv = cw_invoices.get(inv["InvoiceNumber"])
         if inv["Type"] != "ACCREC" or cw_inv is None:

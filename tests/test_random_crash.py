@@ -43,7 +43,7 @@ from tests.test_flows_e2e import PAYROLL_REF
 ADL, PER, MEL = "demo__adelaide", "demo__perth", "demo__melbourne"
 ADL_ORG = demo.LOCATIONS["adelaide"]["xero_tenant_id"]
 PERTH_CW_LOCATION = 13  # a ConnectWise location of the sandbox with no organisation of its own
-MONEY = ["xero/contacts", "xero/invoices", "xero/bills", "connectwise/invoice_payments"]
+MONEY = ["xero/contacts", "xero/invoices", "xero/credit_notes", "xero/bills", "connectwise/invoice_payments"]
 CATALOGUE = ["xero/items", "connectwise/product_catalogue"]
 TIME = ["xero/staff", "xero/timesheets"]
 SETUP = {ADL: [*REFS, *CATALOGUE], PER: REFS, MEL: [*REFS, *PAYROLL_REF, "xero/staff"]}

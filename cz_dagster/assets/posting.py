@@ -136,22 +136,17 @@ def location_tracking(scope: SyncScope, ref: ReferenceData) -> list[dict[str, st
 
 
 def lookup(xc: XeroClient, kind: DocKind, docs: list[SourceDoc]) -> dict[str, Any]:
-    """Live Xero documents of ours, by source id: ACCREC by invoice number (unique in Xero), ACCPAY by the
-    Reference we set (bill numbers are not unique)."""
-    if kind.collection == "credit_notes" and not kind.unique_numbers:
-        by_ref = {d.reference: d.id for d in docs}
-        notes = reads.live_credit_notes_by_reference(xc, kind.surface, kind.xero_type, by_ref)
-        return {by_ref[ref]: note for ref, note in notes.items()}
-    if kind.collection == "credit_notes":
-        by_number = {d.number: d.id for d in docs}
-        notes = reads.live_credit_notes_by_number(xc, kind.surface, kind.xero_type, by_number)
-        return {by_number[number]: note for number, note in notes.items()}
-    if kind.unique_numbers:
+    """Live Xero documents of ours, by source id: sales invoices by InvoiceNumber (unique in Xero, and a list
+    parameter), credit notes by CreditNoteNumber, bills and supplier credits by the Reference we set (their
+    numbers are the supplier's, not unique)."""
+    if kind.unique_numbers and kind.collection == "invoices":
         by_number = {d.number: d.id for d in docs}
         found = reads.live_by_number(xc, kind.surface, kind.xero_type, by_number)
         return {by_number[number]: inv for number, inv in found.items()}
-    by_ref = {d.reference: d.id for d in docs}
-    return {by_ref[ref]: inv for ref, inv in reads.live_by_reference(xc, kind.surface, kind.xero_type, by_ref).items()}
+    field = "CreditNoteNumber" if kind.unique_numbers else "Reference"
+    by_key = {(d.number if kind.unique_numbers else d.reference): d.id for d in docs}
+    found = reads.live_where(xc, kind.surface, kind.collection, kind.xero_type, field, by_key)
+    return {by_key[k]: doc for k, doc in found.items()}
 
 
 class PostingSync:

@@ -17,6 +17,7 @@ from cz_dagster.sync.invoices import (
     CENT,
     RecordError,
     SourceDoc,
+    as_credit_note,
     check_total,
     company_ref,
     currency_code,
@@ -163,9 +164,4 @@ def to_xero_supplier_credit(doc: SourceDoc, contact_id: str | None, *, status: s
     """Negative procurement (a vendor return or credit) -> an ACCPAYCREDIT credit note against the supplier: built
     as the bill it mirrors (the same pre-flight and total check, in its negative sign), then turned positive. Its
     number is the supplier's (not unique), so our Reference is what finds it again."""
-    bill = to_xero_bill(doc, contact_id, status=status)
-    for line in bill["LineItems"]:
-        line["Quantity"] = -line["Quantity"]
-        line["LineAmount"] = -line["LineAmount"]
-    note = {k: v for k, v in bill.items() if k not in ("Type", "InvoiceNumber", "DueDate")}
-    return {"Type": "ACCPAYCREDIT", "CreditNoteNumber": bill["InvoiceNumber"], **note}
+    return as_credit_note(to_xero_bill(doc, contact_id, status=status), "ACCPAYCREDIT")

@@ -266,18 +266,21 @@ def to_xero_invoice(inv: SourceInvoice, contact_id: str | None, *, status: str =
     return doc
 
 
+def as_credit_note(doc: dict[str, Any], credit_type: str) -> dict[str, Any]:
+    """A document built in its negative (ConnectWise) sign, turned into Xero's positive credit note of
+    ``credit_type``: the lines' quantities and amounts negated, its number the CreditNoteNumber, no due date."""
+    for line in doc["LineItems"]:
+        line["Quantity"] = -line["Quantity"]
+        line["LineAmount"] = -line["LineAmount"]
+    rest = {k: v for k, v in doc.items() if k not in ("Type", "InvoiceNumber", "DueDate")}
+    return {"Type": credit_type, "CreditNoteNumber": doc["InvoiceNumber"], **rest}
+
+
 def to_xero_credit_note(doc: SourceDoc, contact_id: str | None, *, status: str = "AUTHORISED") -> dict[str, Any]:
     """The Xero ACCRECCREDIT credit note for one ConnectWise credit memo: built as the invoice it mirrors (the same
     pre-flight, lines and total check, in the memo's negative sign), then turned to Xero's positive credit note.
     CreditNoteNumber is the memo's number, so a crashed run finds it again by number."""
-    inv = to_xero_invoice(doc, contact_id, status=status)
-    for line in inv["LineItems"]:
-        line["Quantity"] = -line["Quantity"]
-        line["LineAmount"] = -line["LineAmount"]
-        if "TaxAmount" in line:
-            line["TaxAmount"] = -line["TaxAmount"]
-    note = {k: v for k, v in inv.items() if k not in ("Type", "InvoiceNumber", "DueDate")}
-    return {"Type": "ACCRECCREDIT", "CreditNoteNumber": inv["InvoiceNumber"], **note}
+    return as_credit_note(to_xero_invoice(doc, contact_id, status=status), "ACCRECCREDIT")
 
 
 def xero_lines(details: list[dict[str, Any]], *, price_keys: tuple[str, ...], what: str,

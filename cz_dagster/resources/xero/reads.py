@@ -140,49 +140,24 @@ def live_by_number(xc: XeroClient, surface: str, xero_type: str, numbers: Iterab
     return found
 
 
-def live_by_reference(xc: XeroClient, surface: str, xero_type: str, references: Iterable[str]) -> dict[str, Any]:
-    """Our live documents of ``xero_type`` by the Reference we set: bills, whose numbers (the supplier's) are not
-    unique."""
-    wanted = set(references)
+FIELD_ATTR = {"Reference": "reference", "CreditNoteNumber": "credit_note_number"}
+
+
+def live_where(xc: XeroClient, surface: str, collection: str, xero_type: str, field: str,
+               values: Iterable[str]) -> dict[str, Any]:
+    """Our live documents of ``xero_type`` by ``field`` (the Reference we set, or a CreditNoteNumber), through a
+    where clause of ORs: bills and supplier credits, whose numbers (the supplier's) repeat, and credit notes,
+    whose list has no number parameter."""
+    fn = xc.accounting.get_credit_notes if collection == "credit_notes" else xc.accounting.get_invoices
+    attr, key = ("credit_notes" if collection == "credit_notes" else "invoices"), FIELD_ATTR[field]
+    wanted = set(values)
     found: dict[str, Any] = {}
     for chunk in chunked(sorted(wanted), REFERENCES_PER_CALL):
-        terms = " OR ".join(f'Reference=="{r}"' for r in chunk)
-        result = xc.call(surface, xc.accounting.get_invoices, where=f'Type=="{xero_type}" AND ({terms})', page=1,
-                         page_size=ACCOUNTING_PAGE)
-        for inv in result.invoices or []:
-            if enum_name(inv.status) not in DEAD and inv.reference in wanted:
-                found[inv.reference] = inv
-    return found
-
-
-def live_credit_notes_by_number(xc: XeroClient, surface: str, xero_type: str, numbers: Iterable[str]
-                                ) -> dict[str, Any]:
-    """Our live credit notes of ``xero_type`` by CreditNoteNumber (GET /CreditNotes has no number list parameter,
-    so a where clause of ORs, as for bills' References)."""
-    wanted = set(numbers)
-    found: dict[str, Any] = {}
-    for chunk in chunked(sorted(wanted), REFERENCES_PER_CALL):
-        terms = " OR ".join(f'CreditNoteNumber=="{n}"' for n in chunk)
-        result = xc.call(surface, xc.accounting.get_credit_notes, where=f'Type=="{xero_type}" AND ({terms})',
-                         page=1, page_size=ACCOUNTING_PAGE)
-        for note in result.credit_notes or []:
-            if enum_name(note.status) not in DEAD and note.credit_note_number in wanted:
-                found[note.credit_note_number] = note
-    return found
-
-
-def live_credit_notes_by_reference(xc: XeroClient, surface: str, xero_type: str, references: Iterable[str]
-                                   ) -> dict[str, Any]:
-    """Our live credit notes of ``xero_type`` by the Reference we set (supplier credits: numbers repeat)."""
-    wanted = set(references)
-    found: dict[str, Any] = {}
-    for chunk in chunked(sorted(wanted), REFERENCES_PER_CALL):
-        terms = " OR ".join(f'Reference=="{r}"' for r in chunk)
-        result = xc.call(surface, xc.accounting.get_credit_notes, where=f'Type=="{xero_type}" AND ({terms})',
-                         page=1, page_size=ACCOUNTING_PAGE)
-        for note in result.credit_notes or []:
-            if enum_name(note.status) not in DEAD and note.reference in wanted:
-                found[note.reference] = note
+        terms = " OR ".join(f'{field}=="{v}"' for v in chunk)
+        result = xc.call(surface, fn, where=f'Type=="{xero_type}" AND ({terms})', page=1, page_size=ACCOUNTING_PAGE)
+        for doc in getattr(result, attr, None) or []:
+            if enum_name(doc.status) not in DEAD and getattr(doc, key) in wanted:
+                found[getattr(doc, key)] = doc
     return found
 
 

@@ -10,6 +10,7 @@ from cz_dagster.assets.common import FlowOutcome, SyncScope, connectwise, md_tab
 from cz_dagster.assets.contacts import companies_on, ensure_contacts
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.resources import ConnectWiseResource, XeroResource
+from cz_dagster.resources.xero.reads import Collection
 from cz_dagster.sync.bills import source_bills, to_xero_bill, to_xero_supplier_credit
 from cz_dagster.sync.vocabulary import Surface
 
@@ -26,7 +27,7 @@ SUPPLIER_CREDIT_KIND = DocKind(
     surface=Surface.SUPPLIER_CREDITS, label="supplier credit", xero_type="ACCPAYCREDIT", export=BILL_KIND.export,
     sources=source_bills, keep=lambda doc: doc.credit, to_xero=to_xero_supplier_credit,
     batch_flags=BILL_KIND.batch_flags, unique_numbers=False, detail_key="purchaseDetail",
-    contact_surface=Surface.SUPPLIERS, confirm_after_batch=True, collection="credit_notes",
+    contact_surface=Surface.SUPPLIERS, confirm_after_batch=True, collection=Collection.CREDIT_NOTES,
 )
 
 

@@ -23,6 +23,7 @@ from cz_dagster.assets.invoices import INVOICES_KEY
 from cz_dagster.assets.posting import PREFLIGHT_MIRRORS, DocKind, PostingSync, posting_metadata
 from cz_dagster.resources import ConnectWiseResource, XeroResource
 from cz_dagster.resources.xero import XeroApiError, XeroDailyLimitReached, reads, writes
+from cz_dagster.resources.xero.reads import Collection
 from cz_dagster.store.ledger import Ledger
 from cz_dagster.sync.hashing import idempotency_key
 from cz_dagster.sync.invoices import CENT, source_invoices, to_xero_credit_note
@@ -34,7 +35,7 @@ CREDIT_NOTE_KIND = DocKind(
     surface=Surface.CREDIT_NOTES, label="credit note", xero_type="ACCRECCREDIT",
     export=lambda cw, location_id: cw.export_invoices(location_id, surface=Surface.CREDIT_NOTES),
     sources=source_invoices, keep=lambda doc: doc.credit, to_xero=to_xero_credit_note,
-    batch_flags={"invoices": True}, unique_numbers=True, collection="credit_notes",
+    batch_flags={"invoices": True}, unique_numbers=True, collection=Collection.CREDIT_NOTES,
 )
 
 

@@ -24,6 +24,7 @@ from cz_dagster.resources.xero import (
     reads,
     writes,
 )
+from cz_dagster.resources.xero.reads import Collection
 from cz_dagster.store.ledger import Key, Ledger, LedgerRow
 from cz_dagster.store.mappings import Mappings
 from cz_dagster.store.reference import ReferenceMirror
@@ -58,7 +59,7 @@ class DocKind:
     contact_surface: str = Surface.CONTACTS  # the ledger where a company's contact matching failures are kept
     confirm_after_batch: bool = False  # re-export after the batch to see the records really left (procurement)
     keep: Callable[[SourceDoc], bool] = lambda _doc: True  # which of the export's documents are this kind's
-    collection: str = "invoices"  # the Xero collection the documents go to: invoices (and bills), or credit_notes
+    collection: str = Collection.INVOICES  # where the documents go in Xero: invoices (and bills), or credit notes
 
 
 def xero_id(doc: Any) -> str | None:
@@ -71,7 +72,7 @@ def xero_number(doc: Any) -> str | None:
 
 
 def id_field(kind: DocKind, xero_doc_id: str) -> dict[str, str]:
-    return {"CreditNoteID" if kind.collection == "credit_notes" else "InvoiceID": xero_doc_id}
+    return {"CreditNoteID" if kind.collection == Collection.CREDIT_NOTES else "InvoiceID": xero_doc_id}
 
 
 def posted_before(rows: list[LedgerRow], current: dict[Key, SourceDoc]) -> dict[str, LedgerRow]:
@@ -139,7 +140,7 @@ def lookup(xc: XeroClient, kind: DocKind, docs: list[SourceDoc]) -> dict[str, An
     """Live Xero documents of ours, by source id: sales invoices by InvoiceNumber (unique in Xero, and a list
     parameter), credit notes by CreditNoteNumber, bills and supplier credits by the Reference we set (their
     numbers are the supplier's, not unique)."""
-    if kind.unique_numbers and kind.collection == "invoices":
+    if kind.unique_numbers and kind.collection == Collection.INVOICES:
         by_number = {d.number: d.id for d in docs}
         found = reads.live_by_number(xc, kind.surface, kind.xero_type, by_number)
         return {by_number[number]: inv for number, inv in found.items()}
@@ -405,7 +406,8 @@ class PostingSync:
         idem = idempotency_key(self.kind.surface, self.scope.location.slug, keys, attempt)
         self.ledger.mark_sending(keys, idem)
         try:
-            create = writes.create_credit_notes if self.kind.collection == "credit_notes" else writes.create_invoices
+            credit = self.kind.collection == Collection.CREDIT_NOTES
+            create = writes.create_credit_notes if credit else writes.create_invoices
             elements = create(self.xc, self.kind.surface, [doc for _, doc in batch], idem)
         except XeroDailyLimitReached:
             self.ledger.mark_pending(keys, "deferred: the organisation's daily Xero call budget was spent")

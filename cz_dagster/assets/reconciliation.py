@@ -29,6 +29,7 @@ from cz_dagster.assets.payments import PAYMENTS_KEY
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.xero import reads
+from cz_dagster.resources.xero.reads import Collection
 from cz_dagster.store.cursors import Cursors
 from cz_dagster.store.ledger import Ledger, LedgerRow
 from cz_dagster.store.mappings import Mappings
@@ -43,10 +44,10 @@ CURSOR = "reconciliation"  # {"at": ISO time, "differences": n}: what the daily 
 # (ledger surface, what the finance lead calls it, Xero collection, Xero type, our Reference prefix, read back
 # from ConnectWise's invoices)
 KINDS = (
-    (Surface.INVOICES, "invoice", "invoices", "ACCREC", "CW-INV-", True),
-    (Surface.CREDIT_NOTES, "credit note", "credit_notes", "ACCRECCREDIT", "CW-INV-", True),
-    (Surface.BILLS, "bill", "invoices", "ACCPAY", "CW-PROC-", False),
-    (Surface.SUPPLIER_CREDITS, "supplier credit", "credit_notes", "ACCPAYCREDIT", "CW-PROC-", False),
+    (Surface.INVOICES, "invoice", Collection.INVOICES, "ACCREC", "CW-INV-", True),
+    (Surface.CREDIT_NOTES, "credit note", Collection.CREDIT_NOTES, "ACCRECCREDIT", "CW-INV-", True),
+    (Surface.BILLS, "bill", Collection.INVOICES, "ACCPAY", "CW-PROC-", False),
+    (Surface.SUPPLIER_CREDITS, "supplier credit", Collection.CREDIT_NOTES, "ACCPAYCREDIT", "CW-PROC-", False),
 )
 
 
@@ -81,7 +82,7 @@ def reconcile(scope: Any, cw_res: ConnectWiseResource, xero_res: XeroResource) -
     differences, checked = [], 0
     for surface, kind, collection, xero_type, prefix, from_cw in KINDS:
         rows = _latest_done(Ledger(st, t, loc, surface).in_state("done"))
-        credit = collection == "credit_notes"
+        credit = collection == Collection.CREDIT_NOTES
         in_xero = [d for d in reads.ours(xc, Surface.RECONCILIATION, collection, xero_type, prefix)]
         if not rows and not in_xero:
             continue

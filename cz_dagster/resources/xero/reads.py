@@ -19,6 +19,15 @@ from cz_dagster.sync.enums import enum_name
 from cz_dagster.sync.hashing import chunked
 from cz_dagster.sync.vocabulary import Surface
 
+
+class Collection:
+    """The Xero collections documents are posted to: invoices (bills too) and credit notes. Each is also the SDK
+    answer's attribute holding the list."""
+
+    INVOICES = "invoices"
+    CREDIT_NOTES = "credit_notes"
+
+
 PAYROLL_PAGE = 100  # Payroll AU's fixed page size
 ACCOUNTING_PAGE = 1000  # the largest page size Accounting accepts
 IDS_PER_CALL = 40  # InvoiceIDs / InvoiceNumbers per GET, well under Xero's URL length limit
@@ -107,7 +116,7 @@ def invoices_changed_since(xc: XeroClient, surface: str, since: datetime | None)
     """Sales invoices changed since ``since``: a credit note, overpayment or prepayment allocated to one (or
     removed) is no Payment, so the payments read alone would never see it."""
     kwargs = {"if_modified_since": since} if since is not None else {}
-    return list(paged(xc, surface, xc.accounting.get_invoices, "invoices", page_size=ACCOUNTING_PAGE,
+    return list(paged(xc, surface, xc.accounting.get_invoices, Collection.INVOICES, page_size=ACCOUNTING_PAGE,
                       where='Type=="ACCREC"', **kwargs))
 
 
@@ -120,7 +129,7 @@ def invoices_by_id(xc: XeroClient, surface: str, invoice_ids: list[str]) -> Iter
 
 def document(xc: XeroClient, surface: str, collection: str, xero_id: str) -> Any | None:
     """One invoice, bill or credit note by its Xero id, read live (status, what is paid or allocated on it)."""
-    if collection == "credit_notes":
+    if collection == Collection.CREDIT_NOTES:
         return credit_note(xc, surface, xero_id)
     return next(iter(invoices_by_id(xc, surface, [xero_id])), None)
 
@@ -148,8 +157,8 @@ def live_where(xc: XeroClient, surface: str, collection: str, xero_type: str, fi
     """Our live documents of ``xero_type`` by ``field`` (the Reference we set, or a CreditNoteNumber), through a
     where clause of ORs: bills and supplier credits, whose numbers (the supplier's) repeat, and credit notes,
     whose list has no number parameter."""
-    fn = xc.accounting.get_credit_notes if collection == "credit_notes" else xc.accounting.get_invoices
-    attr, key = ("credit_notes" if collection == "credit_notes" else "invoices"), FIELD_ATTR[field]
+    fn = xc.accounting.get_credit_notes if collection == Collection.CREDIT_NOTES else xc.accounting.get_invoices
+    attr, key = collection, FIELD_ATTR[field]
     wanted = set(values)
     found: dict[str, Any] = {}
     for chunk in chunked(sorted(wanted), REFERENCES_PER_CALL):
@@ -170,9 +179,8 @@ def credit_note(xc: XeroClient, surface: str, credit_note_id: str) -> Any | None
 def ours(xc: XeroClient, surface: str, collection: str, xero_type: str, prefix: str) -> list[Any]:
     """Every document of ``xero_type`` whose Reference starts with ours (the reconciliation's one sweep: paged,
     so a thousand documents cost one call); voided ones included, deleted ones are gone from Xero's lists."""
-    fn = xc.accounting.get_credit_notes if collection == "credit_notes" else xc.accounting.get_invoices
-    attr = "credit_notes" if collection == "credit_notes" else "invoices"
-    return list(paged(xc, surface, fn, attr, page_size=ACCOUNTING_PAGE,
+    fn = xc.accounting.get_credit_notes if collection == Collection.CREDIT_NOTES else xc.accounting.get_invoices
+    return list(paged(xc, surface, fn, collection, page_size=ACCOUNTING_PAGE,
                       where=f'Type=="{xero_type}" AND Reference.StartsWith("{prefix}")'))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from cz_dagster.resources.xero.client import XeroClient
+from cz_dagster.resources.xero.reads import Collection
 from cz_dagster.sync.vocabulary import Surface
 
 
@@ -34,7 +35,7 @@ def update_document(xc: XeroClient, surface: str, collection: str, xero_id: str,
                     idempotency_key: str) -> Any:
     """An invoice, bill or credit note changed in place (same id): POST to the document itself. Setting the same
     content twice leaves it the same, so a retried or recovering update is harmless."""
-    if collection == "credit_notes":
+    if collection == Collection.CREDIT_NOTES:
         return xc.call(surface, xc.accounting.update_credit_note, xero_id, {"CreditNotes": [doc]}, unitdp=4,
                        idempotency_key=idempotency_key).credit_notes
     return xc.call(surface, xc.accounting.update_invoice, xero_id, {"Invoices": [doc]}, unitdp=4,

@@ -21,6 +21,7 @@ from dagster import (
 )
 from sqlalchemy import func, select
 
+from cz_dagster.assets.reconciliation import CURSOR as RECONCILIATION_CURSOR
 from cz_dagster.partitions import split_key
 from cz_dagster.resources import StoreResource
 from cz_dagster.resources.mailer import SmtpResource
@@ -120,7 +121,7 @@ def books_of(store: Store, tenant: str) -> list[dict[str, Any]]:
     """Each location's last reconciliation (reports/reconciliation keeps its count as a cursor)."""
     out = []
     for loc in store.locations(tenant):
-        raw = Cursors(store, tenant, loc.slug).get("reconciliation")
+        raw = Cursors(store, tenant, loc.slug).get(RECONCILIATION_CURSOR)
         if raw:
             last = json.loads(raw)
             n = int(last.get("differences") or 0)

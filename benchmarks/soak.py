@@ -189,6 +189,7 @@ class TenantWorld:
         fresh = [i for i in org["invoices"] if i["Type"] == "ACCREC" and i["Status"] == "AUTHORISED"
                  and not Decimal(str(i.get("AmountPaid") or 0)) and not Decimal(str(i.get("AmountCredited") or 0))
                  and i["InvoiceNumber"] in cw and i["InvoiceNumber"] not in self.credited
+                 and cw[i["InvoiceNumber"]].get("locationId") == info["cw_location_id"]  # not Perth's, in this org
                  and Decimal(str(cw[i["InvoiceNumber"]]["balance"])) > 20]
         if not fresh:
             return

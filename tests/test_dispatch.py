@@ -47,7 +47,8 @@ def test_dispatch_once_per_tick_and_nothing_for_disabled_or_paused(store_env, tm
     Schedules(store, "beta").put("money", "*/15 * * * *")
     requests, skipped = due_requests(store, T0)
     keys = {(r.tags["cz/family"], r.partition_key): r.run_key for r in requests}
-    assert set(keys) == {(f, p) for f in ("money", "time", "staff", "reference") for p in ("acme__adl", "beta__lon")}
+    families = ("money", "time", "staff", "reference", "reports")
+    assert set(keys) == {(f, p) for f in families for p in ("acme__adl", "beta__lon")}
     assert keys[("money", "beta__lon")] == "money:beta__lon:2026-11-25T07:00:00+00:00"
     assert keys[("money", "acme__adl")] == "money:acme__adl:2026-11-25T12:00:00+10:30"
     assert "acme__off: disabled" in skipped
@@ -77,8 +78,8 @@ def test_dispatch_once_per_tick_and_nothing_for_disabled_or_paused(store_env, tm
         instance.add_dynamic_partitions(tenant_location.name, ["beta__lon"])
         result = sync_dispatcher(build_sensor_context(instance=instance, cursor=hour_ago.isoformat(),
                                                       resources={"store": store_env.resource()}))
-        assert sorted(r.job_name for r in result.run_requests) == ["money_job", "reference_job", "staff_job",
-                                                                   "time_job"]
+        assert sorted(r.job_name for r in result.run_requests) == ["money_job", "reference_job", "reports_job",
+                                                                   "staff_job", "time_job"]
         assert {r.partition_key for r in result.run_requests} == {"beta__lon"}
 
 

@@ -26,6 +26,7 @@ from cz_dagster.assets.contacts import MAPPING_KIND
 from cz_dagster.assets.credit_notes import CREDIT_NOTES_KEY
 from cz_dagster.assets.invoices import INVOICES_KEY
 from cz_dagster.assets.payments import PAYMENTS_KEY
+from cz_dagster.assets.posting import xero_id, xero_number
 from cz_dagster.partitions import tenant_location
 from cz_dagster.resources import ConnectWiseResource, StoreResource, XeroResource
 from cz_dagster.resources.xero import reads
@@ -58,8 +59,7 @@ def _dec(value: Any) -> Decimal:
 def _xero_side(doc: Any, credit: bool) -> XeroSide:
     contact = getattr(doc, "contact", None)
     return XeroSide(
-        xero_id=str(getattr(doc, "credit_note_id", None) or getattr(doc, "invoice_id", None)),
-        number=getattr(doc, "credit_note_number", None) or getattr(doc, "invoice_number", None),
+        xero_id=str(xero_id(doc)), number=xero_number(doc),
         status=enum_name(doc.status), total=_dec(doc.total), tax=_dec(doc.total_tax),
         due=_dec(doc.remaining_credit if credit else doc.amount_due),
         contact_id=str(contact.contact_id) if contact is not None and contact.contact_id else None,
@@ -83,10 +83,11 @@ def reconcile(scope: Any, cw_res: ConnectWiseResource, xero_res: XeroResource) -
     for surface, kind, collection, xero_type, prefix, from_cw in KINDS:
         rows = _latest_done(Ledger(st, t, loc, surface).in_state("done"))
         credit = collection == Collection.CREDIT_NOTES
-        in_xero = [d for d in reads.ours(xc, Surface.RECONCILIATION, collection, xero_type, prefix)]
+        in_xero = [_xero_side(d, credit) for d in reads.ours(xc, Surface.RECONCILIATION, collection, xero_type,
+                                                              prefix)]
         if not rows and not in_xero:
             continue
-        xero_side = {str(getattr(d, "credit_note_id", None) or d.invoice_id): _xero_side(d, credit) for d in in_xero}
+        xero_side = {x.xero_id: x for x in in_xero}
         made = {r.target_id for r in rows}
         strays = [x for x in xero_side.values() if x.xero_id not in made and x.status not in ("VOIDED", "DELETED")]
         cw_side = None
